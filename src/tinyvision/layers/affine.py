@@ -1,0 +1,3 @@
+"""affine layers."""
+
+__all__: list[str] = []

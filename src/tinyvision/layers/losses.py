@@ -1,0 +1,3 @@
+"""losses layers."""
+
+__all__: list[str] = []
