@@ -1,0 +1,67 @@
+"""The `tinyvision` command line: argument parsing and printing only; the work is in the library."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+
+from tinyvision import __version__
+from tinyvision.cli import data, evaluate, gradcheck, train
+
+__all__ = ["build_parser", "main"]
+
+DESCRIPTION = """\
+tinyvision: deep learning for computer vision from first principles.
+
+Train the classic course models (kNN, linear SVM, softmax, two-layer and deep
+fully-connected nets) on the embedded 8x8 digits, the spiral toy data or CIFAR-10,
+check the engine's gradients, and manage data sets.
+"""
+
+EPILOG = """\
+examples:
+  tinyvision train                                   softmax on the embedded digits
+  tinyvision train --model two-layer --dataset spiral
+  tinyvision data download cifar10                   fetch CIFAR-10 (170 MB)
+  tinyvision train --model svm --dataset cifar10
+  tinyvision evaluate runs/softmax-digits-...        reproduce a run's test accuracy
+  tinyvision gradcheck                               verify every layer's backward pass
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="tinyvision",
+        description=DESCRIPTION,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"tinyvision {__version__}")
+    parser.add_argument("-q", "--quiet", action="store_true", help="print only the results")
+    subparsers = parser.add_subparsers(title="commands", metavar="COMMAND")
+    for command in (train, evaluate, data, gradcheck):
+        command.register(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not hasattr(args, "handler"):
+        parser.print_help()
+        return 0
+    logging.basicConfig(
+        level=logging.WARNING if args.quiet else logging.INFO,
+        format="%(message)s",
+        stream=sys.stderr,
+    )
+    try:
+        return int(args.handler(args) or 0)
+    except (FileNotFoundError, ValueError, RuntimeError) as error:
+        print(f"tinyvision: error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("tinyvision: interrupted", file=sys.stderr)
+        return 130

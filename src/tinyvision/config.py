@@ -1,0 +1,167 @@
+"""TrainConfig: one typed record per run, with defaults that reach the documented results.
+
+The command line maps one to one onto these fields. A field left as None takes the default of its
+(model, dataset) pair from DEFAULTS, so `tinyvision train --model M --dataset D` with nothing else
+is the tuned setting.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = ["DATASETS", "DEFAULTS", "MODELS", "TrainConfig", "resolve_config"]
+
+MODELS = ("softmax", "svm", "knn", "two-layer", "fc")
+DATASETS = ("digits", "spiral", "cifar10")
+FEATURES = ("hog", "hsv")
+
+# Tuned per (model, dataset); `resolve_config` fills every None field of a TrainConfig from here.
+_COMMON: dict[str, Any] = {
+    "epochs": 10,
+    "batch_size": 100,
+    "learning_rate": 1e-2,
+    "reg": 0.0,
+    "lr_decay": 0.95,
+    "update_rule": "sgd",
+    "hidden_dims": (100,),
+    "weight_scale": 1e-2,
+    "normalization": None,
+    "dropout": 1.0,
+    "k": 1,
+    "metric": "l2",
+}
+DEFAULTS: dict[tuple[str, str], dict[str, Any]] = {
+    ("softmax", "digits"): {"epochs": 30, "batch_size": 200, "learning_rate": 0.5, "reg": 1e-4},
+    ("svm", "digits"): {"epochs": 30, "batch_size": 200, "learning_rate": 0.1, "reg": 1e-4},
+    ("knn", "digits"): {"k": 1},
+    ("two-layer", "digits"): {
+        "epochs": 30,
+        "learning_rate": 0.5,
+        "reg": 1e-4,
+        "weight_scale": 1e-2,
+    },
+    ("fc", "digits"): {
+        "epochs": 30,
+        "hidden_dims": (128, 64),
+        "update_rule": "adam",
+        "learning_rate": 1e-2,
+        "reg": 1e-4,
+        "normalization": "batchnorm",
+        "weight_init": "kaiming",
+    },
+    ("softmax", "spiral"): {"epochs": 200, "batch_size": 100, "learning_rate": 1.0, "reg": 1e-3},
+    ("svm", "spiral"): {"epochs": 200, "batch_size": 100, "learning_rate": 1.0, "reg": 1e-3},
+    ("knn", "spiral"): {"k": 5},
+    ("two-layer", "spiral"): {
+        "epochs": 200,
+        "learning_rate": 1.0,
+        "reg": 1e-3,
+        "lr_decay": 1.0,
+        "weight_scale": 1e-1,
+    },
+    ("fc", "spiral"): {
+        "epochs": 100,
+        "hidden_dims": (100, 100),
+        "update_rule": "adam",
+        "learning_rate": 1e-2,
+        "reg": 1e-4,
+        "weight_init": "kaiming",
+    },
+    ("softmax", "cifar10"): {"epochs": 8, "batch_size": 200, "learning_rate": 1e-7, "reg": 2.5e4},
+    ("svm", "cifar10"): {"epochs": 8, "batch_size": 200, "learning_rate": 1e-7, "reg": 2.5e4},
+    ("knn", "cifar10"): {"k": 10},
+    ("two-layer", "cifar10"): {
+        "epochs": 10,
+        "batch_size": 200,
+        "hidden_dims": (500,),
+        "learning_rate": 1e-3,
+        "reg": 0.1,
+        "weight_scale": 1e-3,
+    },
+    ("fc", "cifar10"): {
+        "epochs": 20,
+        "batch_size": 200,
+        "hidden_dims": (1024, 512),
+        "update_rule": "adam",
+        "learning_rate": 1e-3,
+        "reg": 1e-3,
+        "normalization": "batchnorm",
+        "dropout": 0.7,
+        "weight_init": "kaiming",
+        "lr_decay": 0.9,
+    },
+}
+
+
+@dataclass
+class TrainConfig:
+    """Everything that defines a training run; None means "the tuned default for this pair"."""
+
+    model: str = "softmax"
+    dataset: str = "digits"
+    data_dir: str | None = None
+    features: tuple[str, ...] = ()
+    epochs: int | None = None
+    batch_size: int | None = None
+    learning_rate: float | None = None
+    reg: float | None = None
+    lr_decay: float | None = None
+    update_rule: str | None = None
+    hidden_dims: tuple[int, ...] | None = None
+    weight_scale: float | None = None
+    weight_init: str | None = None
+    normalization: str | None = None
+    dropout: float | None = None
+    k: int | None = None
+    metric: str | None = None
+    num_training: int | None = None
+    dtype: str = "float32"
+    seed: int = 0
+    out: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> TrainConfig:
+        known = {f.name for f in dataclasses.fields(cls)}
+        config = cls(**{k: v for k, v in values.items() if k in known})
+        config.features = tuple(config.features)
+        if config.hidden_dims is not None:
+            config.hidden_dims = tuple(config.hidden_dims)
+        return config
+
+
+def resolve_config(config: TrainConfig) -> TrainConfig:
+    """Check the names in config and fill every None field with its tuned default."""
+    if config.model not in MODELS:
+        raise ValueError(f"unknown model {config.model!r}; choose one of {', '.join(MODELS)}")
+    if config.dataset not in DATASETS:
+        raise ValueError(f"unknown dataset {config.dataset!r}; choose one of {', '.join(DATASETS)}")
+    unknown = [name for name in config.features if name not in FEATURES]
+    if unknown:
+        raise ValueError(f"unknown features {unknown}; choose from {', '.join(FEATURES)}")
+    if config.features and config.dataset != "cifar10":
+        raise ValueError(
+            "--features (HOG and colour histograms) needs colour images: use --dataset cifar10"
+        )
+    if config.dtype not in ("float32", "float64"):
+        raise ValueError(f"dtype must be float32 or float64, got {config.dtype!r}")
+    defaults = {**_COMMON, "weight_init": "gaussian"}
+    defaults.update(DEFAULTS.get((config.model, config.dataset), {}))
+    if config.features:
+        defaults.update(DEFAULTS.get((config.model, "cifar10-features"), {}))
+    resolved = dataclasses.replace(config)
+    for name, value in defaults.items():
+        if getattr(resolved, name) is None:
+            setattr(resolved, name, value)
+    if resolved.hidden_dims is not None:
+        resolved.hidden_dims = tuple(resolved.hidden_dims)
+    for name in ("epochs", "batch_size", "k"):
+        if getattr(resolved, name) < 1:
+            raise ValueError(f"{name} must be at least 1, got {getattr(resolved, name)}")
+    if not 0.0 < resolved.dropout <= 1.0:
+        raise ValueError(f"dropout is the keep probability, in (0, 1]; got {resolved.dropout}")
+    return resolved

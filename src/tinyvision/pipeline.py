@@ -1,0 +1,319 @@
+"""From a TrainConfig to a finished run folder, and from a run folder back to its test accuracy.
+
+Phases of `train_run`: load the data set, fit the preprocessing on the training split, build and
+train the model, measure train/val/test accuracy, write the run folder. `evaluate_run` rebuilds
+the same data and model from the folder alone and measures the test accuracy again.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from tinyvision import runs
+from tinyvision.config import TrainConfig, resolve_config
+
+__all__ = ["RunResult", "evaluate_run", "load_dataset", "train_run"]
+
+logger = logging.getLogger(__name__)
+
+LINEAR_MODELS = ("softmax", "svm")
+NET_MODELS = ("two-layer", "fc")
+
+
+@dataclass
+class RunResult:
+    """What a finished run reports: its folder and its metrics.json contents."""
+
+    run_dir: Path
+    metrics: dict[str, Any]
+
+
+def load_dataset(config: TrainConfig) -> dict[str, np.ndarray]:
+    """The splits of config.dataset as X_train, y_train, X_val, y_val, X_test, y_test.
+
+    Images come as (N, C, H, W) in config.dtype, raw (no mean subtracted); spiral points (N, 2).
+    The split is fixed by the data set, not by config.seed, so every run sees the same test set.
+    """
+    from tinyvision import data_utils
+
+    dtype = np.dtype(config.dtype)
+    if config.dataset == "digits":
+        data = data_utils.load_digits_data(dtype=dtype)
+    elif config.dataset == "spiral":
+        data = data_utils.load_spiral_data(dtype=dtype)
+    else:
+        data = data_utils.get_CIFAR10_data(
+            num_training=config.num_training or 49000,
+            num_validation=1000,
+            num_test=10000,
+            subtract_mean=False,
+            cifar10_dir=None if config.data_dir is None else Path(config.data_dir),
+            dtype=dtype,
+        )
+    return {
+        name: data[name] for name in ("X_train", "y_train", "X_val", "y_val", "X_test", "y_test")
+    }
+
+
+def _image_features(images: np.ndarray, verbose: bool) -> np.ndarray:
+    """HOG and hue-histogram features of (N, 3, H, W) images with values in [0, 255]."""
+    from tinyvision.features import color_histogram_hsv, extract_features, hog_feature
+
+    channels_last = np.ascontiguousarray(images.transpose(0, 2, 3, 1))
+    return extract_features(channels_last, [hog_feature, color_histogram_hsv], verbose=verbose)
+
+
+def _feature_matrices(
+    config: TrainConfig, data: dict[str, np.ndarray], splits: tuple[str, ...], verbose: bool
+) -> dict[str, np.ndarray]:
+    """Each requested split as a flat (N, D) matrix: raw pixels or the selected image features."""
+    matrices = {}
+    for split in splits:
+        images = data[f"X_{split}"]
+        if config.features:
+            matrices[split] = _image_features(images, verbose).astype(config.dtype)
+        else:
+            matrices[split] = images.reshape(len(images), -1)
+    return matrices
+
+
+def fit_preprocessing(config: TrainConfig, X_train: np.ndarray) -> dict[str, np.ndarray]:
+    """The statistics preprocessing needs, from the training split only (saved with the model)."""
+    state = {"mean": X_train.mean(axis=0)}
+    if config.features:
+        state["std"] = X_train.std(axis=0) + 1e-8
+    return state
+
+
+def apply_preprocessing(
+    config: TrainConfig, X: np.ndarray, state: dict[str, np.ndarray]
+) -> np.ndarray:
+    """Centre (and for features, scale) X; append the bias column for the linear models."""
+    if config.model == "knn":
+        return X
+    X = X - state["mean"]
+    if "std" in state:
+        X = X / state["std"]
+    if config.model in LINEAR_MODELS:
+        X = np.hstack([X, np.ones((len(X), 1), dtype=X.dtype)])
+    return X
+
+
+def _build_net(config: TrainConfig, input_dim: int, num_classes: int) -> Any:
+    from tinyvision.classifiers.fc_net import FullyConnectedNet, TwoLayerNet
+
+    if config.model == "two-layer":
+        np.random.seed(config.seed)
+        model = TwoLayerNet(
+            input_dim=input_dim,
+            hidden_dim=config.hidden_dims[0],
+            num_classes=num_classes,
+            weight_scale=config.weight_scale,
+            reg=config.reg,
+        )
+        model.params = {name: p.astype(config.dtype) for name, p in model.params.items()}
+        return model
+    return FullyConnectedNet(
+        list(config.hidden_dims),
+        input_dim=input_dim,
+        num_classes=num_classes,
+        dropout_keep_ratio=config.dropout,
+        normalization=config.normalization,
+        reg=config.reg,
+        weight_scale=config.weight_scale,
+        weight_init=config.weight_init,
+        dtype=np.dtype(config.dtype),
+        seed=config.seed,
+    )
+
+
+def _build_linear(config: TrainConfig) -> Any:
+    from tinyvision.classifiers.linear_classifier import LinearSVM, Softmax
+
+    return (Softmax if config.model == "softmax" else LinearSVM)(seed=config.seed)
+
+
+def _predict_net(model: Any, X: np.ndarray, batch_size: int = 500) -> np.ndarray:
+    scores = [model.loss(X[start : start + batch_size]) for start in range(0, len(X), batch_size)]
+    return np.argmax(np.concatenate(scores), axis=1)
+
+
+class _Trained:
+    """A trained model of any family behind one predict(X) and one arrays() for the checkpoint."""
+
+    def __init__(self, config: TrainConfig, model: Any):
+        self.config = config
+        self.model = model
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        if self.config.model == "knn":
+            return self.model.predict(X, k=self.config.k)
+        if self.config.model in LINEAR_MODELS:
+            return self.model.predict(X)
+        return _predict_net(self.model, X)
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        if self.config.model == "knn":
+            return {"k": np.array(self.config.k)}
+        if self.config.model in LINEAR_MODELS:
+            return {"W": self.model.W}
+        state = getattr(self.model, "state_dict", None)
+        return dict(state()) if state is not None else dict(self.model.params)
+
+
+def _fit(
+    config: TrainConfig,
+    X: dict[str, np.ndarray],
+    data: dict[str, np.ndarray],
+    run_dir: Path,
+    verbose: bool,
+) -> tuple[_Trained, dict[str, Any]]:
+    """Train the model of config on preprocessed matrices X; return it and its history."""
+    y_train = data["y_train"]
+    if config.model == "knn":
+        from tinyvision.classifiers.k_nearest_neighbor import KNearestNeighbor
+
+        model = KNearestNeighbor()
+        model.train(X["train"], y_train)
+        return _Trained(config, model), {}
+    if config.model in LINEAR_MODELS:
+        model = _build_linear(config)
+        num_iters = config.epochs * math.ceil(len(y_train) / config.batch_size)
+        loss_history = model.train(
+            X["train"],
+            y_train,
+            learning_rate=config.learning_rate,
+            reg=config.reg,
+            num_iters=num_iters,
+            batch_size=config.batch_size,
+            verbose=verbose,
+        )
+        return _Trained(config, model), {"loss_history": [float(v) for v in loss_history]}
+
+    from tinyvision.solver import Solver
+
+    model = _build_net(config, X["train"].shape[1], num_classes(data))
+    solver = Solver(
+        model,
+        {"X_train": X["train"], "y_train": y_train, "X_val": X["val"], "y_val": data["y_val"]},
+        update_rule=config.update_rule,
+        optim_config={"learning_rate": config.learning_rate},
+        lr_decay=config.lr_decay,
+        batch_size=config.batch_size,
+        num_epochs=config.epochs,
+        print_every=max(1, len(y_train) // config.batch_size // 4),
+        verbose=verbose,
+        seed=config.seed,
+        out_dir=run_dir,
+    )
+    solver.train()
+    history = {
+        "loss_history": [float(v) for v in solver.loss_history],
+        "train_acc_history": [float(v) for v in solver.train_acc_history],
+        "val_acc_history": [float(v) for v in solver.val_acc_history],
+    }
+    return _Trained(config, model), history
+
+
+def num_classes(data: dict[str, np.ndarray]) -> int:
+    """Number of classes: one more than the largest label of any split."""
+    return int(max(data[f"y_{split}"].max() for split in ("train", "val", "test"))) + 1
+
+
+def _accuracy(trained: _Trained, X: np.ndarray, y: np.ndarray, limit: int | None = None) -> float:
+    if limit is not None and len(y) > limit:
+        X, y = X[:limit], y[:limit]
+    return float(np.mean(trained.predict(X) == y))
+
+
+def train_run(config: TrainConfig, verbose: bool = True) -> RunResult:
+    """Train config's model on config's data set and write a complete run folder."""
+    config = resolve_config(config)
+    start = time.perf_counter()
+    data = load_dataset(config)
+    matrices = _feature_matrices(config, data, ("train", "val", "test"), verbose)
+    prep = fit_preprocessing(config, matrices["train"])
+    X = {split: apply_preprocessing(config, m, prep) for split, m in matrices.items()}
+    run_dir = runs.new_run_dir(config.out, f"{config.model}-{config.dataset}")
+    runs.write_json(run_dir / "config.json", config.to_dict())
+
+    trained, history = _fit(config, X, data, run_dir, verbose)
+    # kNN on its own training set is a leave-nothing-out lookup: measure it on a subsample.
+    train_limit = 2000 if config.model == "knn" else None
+    metrics = {
+        "model": config.model,
+        "dataset": config.dataset,
+        "train_acc": _accuracy(trained, X["train"], data["y_train"], train_limit),
+        "val_acc": _accuracy(trained, X["val"], data["y_val"]),
+        "test_acc": _accuracy(trained, X["test"], data["y_test"]),
+        "num_train": int(len(data["y_train"])),
+        "num_test": int(len(data["y_test"])),
+        "num_classes": num_classes(data),
+    }
+    metrics["seconds"] = round(time.perf_counter() - start, 3)
+    arrays = {f"model/{k}": np.asarray(v) for k, v in trained.arrays().items()}
+    arrays.update({f"prep/{k}": v for k, v in prep.items()})
+    runs.save_arrays(run_dir / "model.npz", arrays)
+    runs.write_json(run_dir / "history.json", history)
+    runs.plot_history(history, run_dir)
+    runs.write_json(run_dir / "metrics.json", metrics)
+    return RunResult(run_dir=run_dir, metrics=metrics)
+
+
+def _restore(
+    config: TrainConfig,
+    arrays: dict[str, np.ndarray],
+    X: dict[str, np.ndarray],
+    y_train: np.ndarray,
+    classes: int,
+) -> _Trained:
+    """Rebuild a trained model from its checkpoint arrays (kNN: from the training split)."""
+    model_arrays = {
+        k.removeprefix("model/"): v for k, v in arrays.items() if k.startswith("model/")
+    }
+    if config.model == "knn":
+        from tinyvision.classifiers.k_nearest_neighbor import KNearestNeighbor
+
+        model = KNearestNeighbor()
+        model.train(X["train"], y_train)
+    elif config.model in LINEAR_MODELS:
+        model = _build_linear(config)
+        model.W = model_arrays["W"]
+    else:
+        model = _build_net(config, X["test"].shape[1], classes)
+        if hasattr(model, "load_state_dict"):
+            model.load_state_dict(model_arrays)
+        else:
+            model.params = model_arrays
+    return _Trained(config, model)
+
+
+def evaluate_run(run_dir: str | Path, verbose: bool = False) -> dict[str, Any]:
+    """Reload a run folder's model and measure its test accuracy again.
+
+    returns {"test_acc": reproduced, "recorded_test_acc": from metrics.json, "model", "dataset"}
+    """
+    run_dir = Path(run_dir)
+    config = TrainConfig.from_dict(runs.load_json(run_dir / "config.json"))
+    recorded = runs.load_json(run_dir / "metrics.json")
+    arrays = runs.load_arrays(run_dir / "model.npz")
+    data = load_dataset(config)
+    prep = {k.removeprefix("prep/"): v for k, v in arrays.items() if k.startswith("prep/")}
+    splits = ("train", "test") if config.model == "knn" else ("test",)
+    matrices = _feature_matrices(config, data, splits, verbose)
+    X = {split: apply_preprocessing(config, m, prep) for split, m in matrices.items()}
+    trained = _restore(config, arrays, X, data["y_train"], int(recorded["num_classes"]))
+    return {
+        "run_dir": str(run_dir),
+        "model": config.model,
+        "dataset": config.dataset,
+        "test_acc": _accuracy(trained, X["test"], data["y_test"]),
+        "recorded_test_acc": recorded["test_acc"],
+    }
