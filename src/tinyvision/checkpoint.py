@@ -1,0 +1,402 @@
+"""Training checkpoints as ``.npz`` archives (never pickle), written atomically.
+
+A checkpoint holds everything the Solver needs to continue a run bit for bit
+(`TrainingState`); `save_weights` / `load_weights` hold just parameters and buffers (the
+``best.npz`` of a run folder). Every file is read with ``np.load(allow_pickle=False)``, so a
+checkpoint from an untrusted source cannot run code. Keys inside the archive:
+
+==========================  =========================================================
+params/<name>               the model's parameters
+buffers/<name>              the model's buffers (see "Model buffers" below)
+best_params/<name>          parameters with the best validation accuracy so far
+best_buffers/<name>         buffers saved together with best_params
+optim/<param>/<key>         each parameter's optimiser config: arrays (velocity, m, v,
+                            cache) and 0-d scalars (learning_rate, t, ...)
+epoch, iteration, ...       0-d integer counters and the best validation accuracy
+loss_history, ...           1-d float histories
+rng_state                   JSON of ``Generator.bit_generator.state`` (minibatch sampling)
+legacy_rng/keys, /info      ``np.random.get_state()``: the MT19937 key array and JSON of
+                            the remaining fields (used by course layers such as dropout)
+loader_rng_states           JSON: {"train": state, "val": state} of data loaders' Generators
+meta                        JSON: format version and the run's settings
+==========================  =========================================================
+
+Writes go to a temporary file in the destination folder which then replaces the target with
+``os.replace``, so a crash mid-write leaves the previous checkpoint intact.
+
+Model buffers (non-learned state such as batchnorm running means) are found by this protocol,
+first match wins:
+
+1. ``model.state_dict()`` returning {name: array} of buffers only (not params), with
+   ``model.load_state_dict(d)`` to put them back;
+2. a ``model.buffers`` dict {name: array}, restored by item assignment;
+3. the course's ``model.bn_params`` list of dicts (FullyConnectedNet): their array entries,
+   named ``bn_params.<i>.<key>`` (running_mean, running_var).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import tempfile
+import zipfile
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from tinyvision.errors import DataError
+
+__all__ = [
+    "FORMAT_VERSION",
+    "TrainingState",
+    "atomic_write_json",
+    "capture_loader_rngs",
+    "check_resumable",
+    "get_buffers",
+    "load_checkpoint",
+    "load_weights",
+    "restore_loader_rngs",
+    "save_checkpoint",
+    "save_weights",
+    "set_buffers",
+]
+
+FORMAT_VERSION = 1
+
+logger = logging.getLogger(__name__)
+
+_HISTORIES = ("loss_history", "train_acc_history", "val_acc_history", "lr_history")
+_COUNTERS = ("epoch", "iteration", "epochs_without_improvement")
+_GROUPS = ("params", "buffers", "best_params", "best_buffers")
+
+
+@dataclass
+class TrainingState:
+    """A training run frozen between two updates: what the Solver writes and resumes from.
+
+    params, buffers, best_params, best_buffers: {name: ndarray} of any shapes and dtypes.
+    optim_configs: {param name: {key: ndarray or Python scalar}} as the update rules keep them.
+    epoch, iteration: int, epochs and updates finished; epochs_without_improvement: int.
+    best_val_acc: float. loss_history: one float per update; train_acc_history,
+    val_acc_history: one float per accuracy check; acc_iterations: the iteration of each
+    check; lr_history: the learning rate used in each finished epoch (NaN when unknown).
+    rng_state: the Solver Generator's ``bit_generator.state`` dict, or None.
+    legacy_rng_state: ``np.random.get_state()`` tuple, or None.
+    loader_rng_states: {"train"/"val": bit_generator state} of loaders that own a Generator.
+    meta: JSON-serialisable dict of run settings (checked when resuming).
+    """
+
+    params: dict[str, np.ndarray]
+    optim_configs: dict[str, dict[str, Any]]
+    buffers: dict[str, np.ndarray] = field(default_factory=dict)
+    best_params: dict[str, np.ndarray] = field(default_factory=dict)
+    best_buffers: dict[str, np.ndarray] = field(default_factory=dict)
+    best_val_acc: float = 0.0
+    epoch: int = 0
+    iteration: int = 0
+    epochs_without_improvement: int = 0
+    loss_history: list[float] = field(default_factory=list)
+    train_acc_history: list[float] = field(default_factory=list)
+    val_acc_history: list[float] = field(default_factory=list)
+    acc_iterations: list[int] = field(default_factory=list)
+    lr_history: list[float] = field(default_factory=list)
+    rng_state: dict[str, Any] | None = None
+    legacy_rng_state: tuple | None = None
+    loader_rng_states: dict[str, Any] = field(default_factory=dict)
+    meta: dict[str, Any] = field(default_factory=dict)
+
+
+def get_buffers(model: Any) -> dict[str, np.ndarray]:
+    """Copy the model's buffers by the protocol in the module docstring.
+
+    model: any object; models without buffers give {}.
+    returns {name: ndarray} copies, safe to keep while training goes on.
+    """
+    if callable(getattr(model, "state_dict", None)) and callable(
+        getattr(model, "load_state_dict", None)
+    ):
+        return {k: np.array(v, copy=True) for k, v in model.state_dict().items()}
+    if isinstance(getattr(model, "buffers", None), Mapping):
+        return {k: np.array(v, copy=True) for k, v in model.buffers.items()}
+    buffers = {}
+    for i, bn_param in enumerate(getattr(model, "bn_params", None) or []):
+        for key, value in bn_param.items():
+            if isinstance(value, np.ndarray):
+                buffers[f"bn_params.{i}.{key}"] = value.copy()
+    return buffers
+
+
+def set_buffers(model: Any, buffers: Mapping[str, np.ndarray]) -> None:
+    """Put buffers (as returned by get_buffers) back into the model, as copies.
+
+    model: the object get_buffers read; buffers: {name: ndarray}.
+    Raises DataError when a name does not fit the model.
+    """
+    if not buffers:
+        return
+    copies = {k: np.array(v, copy=True) for k, v in buffers.items()}
+    if callable(getattr(model, "load_state_dict", None)) and callable(
+        getattr(model, "state_dict", None)
+    ):
+        model.load_state_dict(copies)
+        return
+    if isinstance(getattr(model, "buffers", None), Mapping):
+        model.buffers.update(copies)
+        return
+    bn_params = getattr(model, "bn_params", None) or []
+    for name, value in copies.items():
+        parts = name.split(".")
+        if len(parts) != 3 or parts[0] != "bn_params" or not parts[1].isdigit():
+            raise DataError(f"buffer {name!r} does not fit this model (no state_dict or buffers)")
+        index = int(parts[1])
+        if index >= len(bn_params):
+            raise DataError(
+                f"buffer {name!r} needs bn_params[{index}] but the model has {len(bn_params)}"
+            )
+        bn_params[index][parts[2]] = value
+
+
+def _json_default(obj: Any) -> Any:
+    """Let json encode NumPy arrays and scalars found in RNG states."""
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    if isinstance(obj, np.generic):
+        return obj.item()
+    raise TypeError(f"cannot store {type(obj).__name__} in a checkpoint")
+
+
+def _json(obj: Any) -> np.ndarray:
+    return np.asarray(json.dumps(obj, default=_json_default))
+
+
+def _config_value(name: str, value: Any) -> np.ndarray:
+    """Turn one optimiser config entry into an array np.load can read without pickle."""
+    arr = np.asarray(value)
+    if arr.dtype.hasobject:
+        raise ValueError(
+            f"optimiser config entry {name!r} = {value!r} cannot be checkpointed; "
+            f"keep only numbers, strings and arrays in optim_config"
+        )
+    return arr
+
+
+def _arrays(state: TrainingState) -> dict[str, np.ndarray]:
+    """Flatten a TrainingState into the {key: ndarray} layout of the module docstring."""
+    out: dict[str, np.ndarray] = {}
+    for group in _GROUPS:
+        for name, value in getattr(state, group).items():
+            out[f"{group}/{name}"] = np.asarray(value)
+    for param, config in state.optim_configs.items():
+        for key, value in config.items():
+            out[f"optim/{param}/{key}"] = _config_value(f"{param}/{key}", value)
+    for name in _COUNTERS:
+        out[name] = np.asarray(int(getattr(state, name)), dtype=np.int64)
+    out["best_val_acc"] = np.asarray(float(state.best_val_acc))
+    for name in _HISTORIES:
+        out[name] = np.asarray(getattr(state, name), dtype=np.float64)
+    out["acc_iterations"] = np.asarray(state.acc_iterations, dtype=np.int64)
+    out["rng_state"] = _json(state.rng_state)
+    if state.legacy_rng_state is not None:
+        name, keys, pos, has_gauss, cached = state.legacy_rng_state
+        out["legacy_rng/keys"] = np.asarray(keys, dtype=np.uint32)
+        out["legacy_rng/info"] = _json([name, int(pos), int(has_gauss), float(cached)])
+    out["loader_rng_states"] = _json(state.loader_rng_states)
+    out["meta"] = _json({**state.meta, "format_version": FORMAT_VERSION})
+    return out
+
+
+def _atomic_write(path: Path, write: Any) -> Path:
+    """Call write(file) on a temp file next to path, fsync it, then os.replace it onto path."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            write(f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def atomic_write_json(path: str | os.PathLike, obj: Any) -> Path:
+    """Write obj as indented JSON to path atomically.
+
+    path: destination file; obj: JSON-serialisable (NumPy scalars and arrays are converted).
+    returns the path written.
+    """
+    text = json.dumps(obj, indent=2, default=_json_default).encode()
+    return _atomic_write(Path(path), lambda f: f.write(text))
+
+
+def save_checkpoint(path: str | os.PathLike, state: TrainingState) -> Path:
+    """Write state to path (an .npz file) atomically.
+
+    path: destination; state: the TrainingState to store.
+    returns the path written. Raises ValueError for optimiser entries that need pickle.
+    """
+    arrays = _arrays(state)
+    return _atomic_write(Path(path), lambda f: np.savez(f, **arrays))
+
+
+def _open_npz(path: str | os.PathLike) -> dict[str, np.ndarray]:
+    """Read every array of an .npz file without pickle; DataError if it is unreadable."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"checkpoint {str(path)!r} does not exist; check the path")
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            return {key: archive[key] for key in archive.files}
+    except (zipfile.BadZipFile, ValueError, OSError, EOFError, KeyError) as err:
+        raise DataError(
+            f"checkpoint {str(path)!r} is not a readable .npz archive ({err}); it may be "
+            f"truncated or not a tinyvision checkpoint: use an earlier checkpoint"
+        ) from err
+
+
+def _group(arrays: dict[str, np.ndarray], prefix: str) -> dict[str, np.ndarray]:
+    return {k[len(prefix) + 1 :]: v for k, v in arrays.items() if k.startswith(prefix + "/")}
+
+
+def _scalar_or_array(value: np.ndarray) -> Any:
+    """0-d entries come back as Python scalars (so t stays an int), others as arrays."""
+    return value.item() if value.ndim == 0 else value
+
+
+def load_checkpoint(path: str | os.PathLike) -> TrainingState:
+    """Read a checkpoint written by save_checkpoint.
+
+    path: the .npz file.
+    returns the TrainingState. Raises FileNotFoundError for a missing file and
+    tinyvision.errors.DataError for a corrupt, truncated or foreign file.
+    """
+    arrays = _open_npz(path)
+    required = ("meta", "rng_state", "loader_rng_states", "best_val_acc", "acc_iterations")
+    missing = [k for k in (*required, *_COUNTERS, *_HISTORIES) if k not in arrays]
+    if missing:
+        raise DataError(
+            f"{str(path)!r} is not a tinyvision training checkpoint: missing {missing}; "
+            f"pass the checkpoint.npz of a run folder (best.npz holds weights only)"
+        )
+    meta = json.loads(arrays["meta"].item())
+    if meta.get("format_version") != FORMAT_VERSION:
+        raise DataError(
+            f"checkpoint {str(path)!r} has format version {meta.get('format_version')}, "
+            f"this tinyvision reads version {FORMAT_VERSION}"
+        )
+    configs: dict[str, dict[str, Any]] = {}
+    for key, value in _group(arrays, "optim").items():
+        param, name = key.rsplit("/", 1)
+        configs.setdefault(param, {})[name] = _scalar_or_array(value)
+    legacy = None
+    if "legacy_rng/keys" in arrays:
+        name, pos, has_gauss, cached = json.loads(arrays["legacy_rng/info"].item())
+        legacy = (name, arrays["legacy_rng/keys"], pos, has_gauss, cached)
+    return TrainingState(
+        params=_group(arrays, "params"),
+        buffers=_group(arrays, "buffers"),
+        best_params=_group(arrays, "best_params"),
+        best_buffers=_group(arrays, "best_buffers"),
+        optim_configs=configs,
+        best_val_acc=float(arrays["best_val_acc"]),
+        **{name: int(arrays[name]) for name in _COUNTERS},
+        **{name: arrays[name].tolist() for name in _HISTORIES},
+        acc_iterations=arrays["acc_iterations"].tolist(),
+        rng_state=json.loads(arrays["rng_state"].item()),
+        legacy_rng_state=legacy,
+        loader_rng_states=json.loads(arrays["loader_rng_states"].item()),
+        meta=meta,
+    )
+
+
+def save_weights(
+    path: str | os.PathLike,
+    params: Mapping[str, np.ndarray],
+    buffers: Mapping[str, np.ndarray] | None = None,
+    **info: float,
+) -> Path:
+    """Write parameters (and buffers) to an .npz file atomically.
+
+    path: destination; params, buffers: {name: ndarray}; info: extra scalars stored under
+    their own names (e.g. best_val_acc=0.93, epoch=4).
+    returns the path written.
+    """
+    arrays = {f"params/{k}": np.asarray(v) for k, v in params.items()}
+    arrays.update({f"buffers/{k}": np.asarray(v) for k, v in (buffers or {}).items()})
+    arrays.update({k: np.asarray(v) for k, v in info.items()})
+    return _atomic_write(Path(path), lambda f: np.savez(f, **arrays))
+
+
+def load_weights(path: str | os.PathLike) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """Read parameters and buffers from a save_weights file or a full checkpoint.
+
+    path: the .npz file.
+    returns (params, buffers), each {name: ndarray}. Raises FileNotFoundError or DataError.
+    """
+    arrays = _open_npz(path)
+    params = _group(arrays, "params")
+    if not params:
+        raise DataError(f"{str(path)!r} holds no 'params/<name>' arrays; it is not a weights file")
+    return params, _group(arrays, "buffers")
+
+
+def check_resumable(
+    state: TrainingState,
+    params: Mapping[str, np.ndarray],
+    meta: Mapping[str, Any],
+    path: str | os.PathLike,
+) -> None:
+    """Raise ValueError unless state can continue a run with these params and settings.
+
+    state: the loaded checkpoint; params: the model's {name: ndarray}; meta: the resuming
+    Solver's settings (iterations_per_epoch must match; update_rule may differ, with a warning);
+    path: the checkpoint file, for the message.
+    """
+    expected = {k: np.shape(v) for k, v in params.items()}
+    stored = {k: v.shape for k, v in state.params.items()}
+    if expected != stored:
+        raise ValueError(
+            f"checkpoint {str(path)!r} holds parameters {stored} but the model has "
+            f"{expected}; resume with the model the checkpoint was written for"
+        )
+    ipe = state.meta.get("iterations_per_epoch")
+    if ipe != meta.get("iterations_per_epoch"):
+        raise ValueError(
+            f"checkpoint {str(path)!r} was written with {ipe} iterations per epoch, this run "
+            f"has {meta.get('iterations_per_epoch')}; use the same data and batch_size"
+        )
+    if state.meta.get("update_rule") != meta.get("update_rule"):
+        logger.warning(
+            "resuming a %s run with %s", state.meta.get("update_rule"), meta.get("update_rule")
+        )
+
+
+def capture_loader_rngs(loaders: Mapping[str, Any]) -> dict[str, Any]:
+    """Bit-generator states of the loaders that own a Generator as ``loader.rng``.
+
+    loaders: {"train"/"val": loader or None}.
+    returns {key: bit_generator.state} for the loaders with an ``rng`` Generator.
+    """
+    return {
+        key: loader.rng.bit_generator.state
+        for key, loader in loaders.items()
+        if isinstance(getattr(loader, "rng", None), np.random.Generator)
+    }
+
+
+def restore_loader_rngs(state: TrainingState, loaders: Mapping[str, Any]) -> None:
+    """Put the loader Generator states recorded in state back into the matching loaders.
+
+    state: the loaded checkpoint; loaders: {"train"/"val": loader or None}.
+    """
+    for key, rng_state in state.loader_rng_states.items():
+        rng = getattr(loaders.get(key), "rng", None)
+        if isinstance(rng, np.random.Generator):
+            rng.bit_generator.state = rng_state
