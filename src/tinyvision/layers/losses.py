@@ -1,3 +1,95 @@
-"""losses layers."""
+"""Loss layers: each returns (loss, dx), the mean loss and its gradient with respect to x.
 
-__all__: list[str] = []
+svm_loss and softmax_loss are the course's classification losses (mean over the N examples);
+l1_loss, mse_loss and bce_with_logits_loss average over every element, as torch's defaults do.
+The loss is a NumPy scalar of x's dtype and dx has x's shape and dtype.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = [
+    "bce_with_logits_loss",
+    "l1_loss",
+    "mse_loss",
+    "softmax_loss",
+    "svm_loss",
+]
+
+
+def svm_loss(x: np.ndarray, y: np.ndarray) -> tuple[np.floating, np.ndarray]:
+    """Multiclass hinge loss with margin 1, mean over examples.
+
+    x: (N, C) class scores, x[i, j] the score of class j for example i
+    y: (N,) integer labels, 0 <= y[i] < C
+    returns loss (scalar), dx (N, C)
+    """
+    n = x.shape[0]
+    rows = np.arange(n)
+    margins = np.maximum(0, x - x[rows, y][:, None] + 1)
+    margins[rows, y] = 0
+    loss = margins.sum() / n
+    dx = (margins > 0).astype(x.dtype)
+    dx[rows, y] = -dx.sum(axis=1)
+    dx /= n
+    return loss, dx
+
+
+def softmax_loss(x: np.ndarray, y: np.ndarray) -> tuple[np.floating, np.ndarray]:
+    """Softmax cross-entropy, mean over examples.
+
+    Scores are shifted by their row maximum before exponentiating (log-sum-exp), so any
+    finite scores give a finite loss without overflow.
+    x: (N, C) class scores
+    y: (N,) integer labels, 0 <= y[i] < C
+    returns loss (scalar), dx (N, C)
+    """
+    n = x.shape[0]
+    rows = np.arange(n)
+    shifted = x - x.max(axis=1, keepdims=True)
+    log_probs = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+    loss = -log_probs[rows, y].sum() / n
+    dx = np.exp(log_probs)
+    dx[rows, y] -= 1
+    dx /= n
+    return loss, dx
+
+
+def l1_loss(x: np.ndarray, y: np.ndarray) -> tuple[np.floating, np.ndarray]:
+    """Mean absolute error, mean(|x - y|) over all elements.
+
+    The subgradient at x == y is taken as 0, as torch does.
+    x: predictions, any shape
+    y: targets, x's shape
+    returns loss (scalar), dx (x's shape)
+    """
+    diff = x - np.asarray(y, dtype=x.dtype)
+    return np.abs(diff).mean(), np.sign(diff) / diff.size
+
+
+def mse_loss(x: np.ndarray, y: np.ndarray) -> tuple[np.floating, np.ndarray]:
+    """Mean squared error, mean((x - y)^2) over all elements.
+
+    x: predictions, any shape
+    y: targets, x's shape
+    returns loss (scalar), dx (x's shape)
+    """
+    diff = x - np.asarray(y, dtype=x.dtype)
+    return (diff * diff).mean(), diff * (2 / diff.size)
+
+
+def bce_with_logits_loss(x: np.ndarray, y: np.ndarray) -> tuple[np.floating, np.ndarray]:
+    """Binary cross-entropy on logits, mean over all elements.
+
+    Uses the stable form max(x, 0) - x y + log(1 + exp(-|x|)), which never exponentiates a
+    positive number, so huge logits give a finite loss.
+    x: logits, any shape
+    y: targets in [0, 1] (hard 0/1 labels or soft probabilities), x's shape
+    returns loss (scalar), dx = (sigmoid(x) - y) / x.size (x's shape)
+    """
+    y = np.asarray(y, dtype=x.dtype)
+    e = np.exp(-np.abs(x))
+    per_element = np.maximum(x, 0) - x * y + np.log1p(e)
+    sigmoid = np.where(x >= 0, 1 / (1 + e), e / (1 + e))
+    return per_element.mean(), (sigmoid - y) / x.size

@@ -1,0 +1,161 @@
+"""Activations: numerical gradients, PyTorch agreement, stability at extreme inputs, dtypes."""
+
+import math
+import warnings
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+from tinyvision.gradient_check import eval_numerical_gradient_array, rel_error
+from tinyvision.layers import (
+    elu_backward,
+    elu_forward,
+    gelu_backward,
+    gelu_forward,
+    leaky_relu_backward,
+    leaky_relu_forward,
+    relu_backward,
+    relu_forward,
+    sigmoid_backward,
+    sigmoid_forward,
+    tanh_backward,
+    tanh_forward,
+)
+
+GRAD_TOL = 1e-7
+# Against torch: relative 1e-10, plus an absolute floor of 1e-14. The floor is needed because
+# torch evaluates GELU as 0.5 x (1 + erf(x / sqrt 2)) and tanh' as 1 - tanh^2, which cancel
+# catastrophically in the tails: there both sides agree to ~1e-16 absolutely but not relatively.
+# The tails themselves are checked relatively against math.erfc below.
+TORCH_RTOL = 1e-10
+TORCH_ATOL = 1e-14
+
+# name -> (our forward taking only x, our backward, the torch reference)
+ACTIVATIONS = {
+    "relu": (relu_forward, relu_backward, F.relu),
+    "leaky_relu": (
+        lambda x: leaky_relu_forward(x, negative_slope=0.1),
+        leaky_relu_backward,
+        lambda t: F.leaky_relu(t, negative_slope=0.1),
+    ),
+    "sigmoid": (sigmoid_forward, sigmoid_backward, torch.sigmoid),
+    "tanh": (tanh_forward, tanh_backward, torch.tanh),
+    "elu": (lambda x: elu_forward(x, alpha=1.5), elu_backward, lambda t: F.elu(t, alpha=1.5)),
+    "gelu": (gelu_forward, gelu_backward, F.gelu),
+    "gelu_tanh": (
+        lambda x: gelu_forward(x, approximate="tanh"),
+        gelu_backward,
+        lambda t: F.gelu(t, approximate="tanh"),
+    ),
+}
+
+
+def away_from_kinks(rng, shape):
+    """Normal samples at least 1e-3 from 0, so centred differences never straddle a kink."""
+    x = rng.standard_normal(shape)
+    return np.where(np.abs(x) < 1e-3, 0.5, x)
+
+
+@pytest.mark.parametrize("name", sorted(ACTIVATIONS))
+def test_backward_matches_numerical_gradient(name):
+    forward, backward, _ = ACTIVATIONS[name]
+    rng = np.random.default_rng(0)
+    x = away_from_kinks(rng, (5, 7)) * 2
+    dout = rng.standard_normal((5, 7))
+    _, cache = forward(x)
+    dx = backward(dout, cache)
+    dx_num = eval_numerical_gradient_array(lambda _: forward(x)[0], x, dout)
+    assert rel_error(dx, dx_num) < GRAD_TOL
+
+
+@pytest.mark.parametrize("name", sorted(ACTIVATIONS))
+def test_matches_torch_forward_and_backward(name):
+    forward, backward, reference = ACTIVATIONS[name]
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((8, 9)) * 4
+    dout = rng.standard_normal((8, 9))
+    out, cache = forward(x)
+    dx = backward(dout, cache)
+
+    xt = torch.tensor(x, requires_grad=True)
+    out_t = reference(xt)
+    out_t.backward(torch.tensor(dout))
+    np.testing.assert_allclose(out, out_t.detach().numpy(), rtol=TORCH_RTOL, atol=TORCH_ATOL)
+    np.testing.assert_allclose(dx, xt.grad.numpy(), rtol=TORCH_RTOL, atol=TORCH_ATOL)
+
+
+@pytest.mark.parametrize("name", sorted(ACTIVATIONS))
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_preserves_dtype_and_shape(name, dtype):
+    forward, backward, _ = ACTIVATIONS[name]
+    x = np.random.default_rng(2).standard_normal((3, 2, 4)).astype(dtype)
+    out, cache = forward(x)
+    dx = backward(np.ones_like(out), cache)
+    assert out.dtype == dtype and dx.dtype == dtype
+    assert out.shape == x.shape and dx.shape == x.shape
+
+
+@pytest.mark.parametrize("name", sorted(ACTIVATIONS))
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_extreme_inputs_are_finite_and_warning_free(name, dtype):
+    forward, backward, _ = ACTIVATIONS[name]
+    x = np.array([-1000.0, -50.0, 0.0, 50.0, 1000.0], dtype=dtype)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        out, cache = forward(x)
+        dx = backward(np.ones_like(x), cache)
+    assert np.all(np.isfinite(out)) and np.all(np.isfinite(dx))
+
+
+def test_sigmoid_saturates_to_exact_limits():
+    out, _ = sigmoid_forward(np.array([-1000.0, 0.0, 1000.0]))
+    assert out[0] == 0.0 and out[1] == 0.5 and out[2] == 1.0
+
+
+def test_gelu_matches_math_erf_over_a_wide_range():
+    # The exact GELU hinges on our vectorised erf: compare it with the standard library's,
+    # densely, including both tails where erf/erfc switch formulas.
+    x = np.linspace(-12, 12, 4801)
+    expected = np.array([v * 0.5 * math.erfc(-v / math.sqrt(2)) for v in x])
+    out, _ = gelu_forward(x)
+    assert np.max(np.abs(out - expected)) < 1e-14
+    tail = x < -3
+    assert np.max(np.abs(out[tail] - expected[tail]) / np.abs(expected[tail])) < 1e-12
+
+
+def test_gelu_matches_torch_in_the_tails():
+    x = np.concatenate([np.linspace(-30, -2, 57), np.linspace(2, 30, 57)])
+    xt = torch.tensor(x, requires_grad=True)
+    F.gelu(xt).sum().backward()
+    out, cache = gelu_forward(x)
+    dx = gelu_backward(np.ones_like(x), cache)
+    np.testing.assert_allclose(out, F.gelu(xt).detach().numpy(), rtol=TORCH_RTOL, atol=TORCH_ATOL)
+    np.testing.assert_allclose(dx, xt.grad.numpy(), rtol=TORCH_RTOL, atol=TORCH_ATOL)
+
+
+def test_gelu_gradient_matches_closed_form_in_the_tails():
+    x = np.linspace(-30, -3, 28)
+    _, cache = gelu_forward(x)
+    dx = gelu_backward(np.ones_like(x), cache)
+    expected = [
+        0.5 * math.erfc(-v / math.sqrt(2)) + v * math.exp(-v * v / 2) / math.sqrt(2 * math.pi)
+        for v in x
+    ]
+    assert np.max(np.abs(dx - expected) / np.abs(expected)) < 1e-9
+
+
+def test_gelu_rejects_unknown_approximation():
+    with pytest.raises(ValueError, match=r"approximate must be one of \('none', 'tanh'\)"):
+        gelu_forward(np.zeros(3), approximate="erf")
+
+
+def test_leaky_relu_default_slope_is_one_hundredth():
+    out, _ = leaky_relu_forward(np.array([-2.0, 3.0]))
+    assert np.array_equal(out, [-0.02, 3.0])
+
+
+def test_elu_default_alpha_saturates_at_minus_one():
+    out, _ = elu_forward(np.array([-1000.0, 2.0]))
+    assert np.array_equal(out, [-1.0, 2.0])

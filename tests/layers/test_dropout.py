@@ -1,0 +1,87 @@
+"""Inverted dropout: keep fraction, expectation, test-mode identity, seeding, backward, dtypes."""
+
+import numpy as np
+import pytest
+
+from tinyvision.gradient_check import eval_numerical_gradient_array, rel_error
+from tinyvision.layers import dropout_backward, dropout_forward
+
+
+@pytest.mark.parametrize("p", [0.25, 0.5, 0.9])
+def test_train_mode_keeps_about_p_and_scales_kept_units_by_1_over_p(p):
+    x = np.random.default_rng(0).uniform(1, 2, size=(500, 400))
+    out, _ = dropout_forward(x, {"mode": "train", "p": p, "seed": 123})
+    kept = out != 0
+    assert abs(kept.mean() - p) < 0.01
+    assert np.allclose(out[kept], x[kept] / p, rtol=1e-15)
+
+
+@pytest.mark.parametrize("p", [0.3, 0.8])
+def test_train_mode_preserves_the_expectation(p):
+    x = np.random.default_rng(1).uniform(1, 3, size=(400, 500))
+    out, _ = dropout_forward(x, {"mode": "train", "p": p, "seed": 7})
+    assert abs(out.mean() - x.mean()) / x.mean() < 0.01
+
+
+def test_test_mode_is_the_identity():
+    x = np.random.default_rng(2).standard_normal((10, 20))
+    out, cache = dropout_forward(x, {"mode": "test", "p": 0.3})
+    assert np.array_equal(out, x)
+    dout = np.random.default_rng(3).standard_normal((10, 20))
+    assert np.array_equal(dropout_backward(dout, cache), dout)
+
+
+def test_seed_makes_the_mask_reproducible():
+    x = np.random.default_rng(4).standard_normal((30, 40))
+    first, _ = dropout_forward(x, {"mode": "train", "p": 0.5, "seed": 42})
+    second, _ = dropout_forward(x, {"mode": "train", "p": 0.5, "seed": 42})
+    other, _ = dropout_forward(x, {"mode": "train", "p": 0.5, "seed": 43})
+    assert np.array_equal(first, second)
+    assert not np.array_equal(first, other)
+
+
+def test_backward_is_the_upstream_gradient_times_the_scaled_mask():
+    rng = np.random.default_rng(5)
+    x, dout = rng.standard_normal((20, 30)), rng.standard_normal((20, 30))
+    out, cache = dropout_forward(x, {"mode": "train", "p": 0.6, "seed": 1})
+    dx = dropout_backward(dout, cache)
+    kept = out != 0
+    assert np.array_equal(dx[~kept], np.zeros(np.count_nonzero(~kept)))
+    assert np.allclose(dx[kept], dout[kept] / 0.6, rtol=1e-15)
+
+
+def test_backward_matches_numerical_gradient():
+    rng = np.random.default_rng(6)
+    x, dout = rng.standard_normal((6, 5)), rng.standard_normal((6, 5))
+    param = {"mode": "train", "p": 0.7, "seed": 9}
+    _, cache = dropout_forward(x, param)
+    dx_num = eval_numerical_gradient_array(lambda _: dropout_forward(x, param)[0], x, dout)
+    assert rel_error(dropout_backward(dout, cache), dx_num) < 1e-7
+
+
+@pytest.mark.parametrize("mode", ["train", "test"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_preserves_dtype(mode, dtype):
+    x = np.random.default_rng(7).standard_normal((4, 5)).astype(dtype)
+    out, cache = dropout_forward(x, {"mode": mode, "p": 0.5, "seed": 0})
+    assert out.dtype == dtype
+    assert dropout_backward(np.ones_like(x), cache).dtype == dtype
+
+
+@pytest.mark.parametrize("param", [{"p": 0.5}, {"p": 0.5, "mode": "eval"}])
+def test_rejects_a_missing_or_unknown_mode(param):
+    with pytest.raises(ValueError, match=r"must be one of \('train', 'test'\)"):
+        dropout_forward(np.zeros(3), param)
+
+
+@pytest.mark.parametrize("p", [0.0, -0.1, 1.5, None])
+def test_rejects_a_missing_keep_probability_or_one_outside_0_1(p):
+    param = {"mode": "train"} if p is None else {"mode": "train", "p": p}
+    with pytest.raises(ValueError, match=r"probability of keeping a unit and must be in \(0, 1\]"):
+        dropout_forward(np.zeros(3), param)
+
+
+def test_keep_probability_one_is_the_identity_in_train_mode():
+    x = np.random.default_rng(8).standard_normal((5, 5))
+    out, _ = dropout_forward(x, {"mode": "train", "p": 1.0})
+    assert np.array_equal(out, x)

@@ -1,0 +1,182 @@
+"""Losses: independent values, numerical gradients, PyTorch agreement, stability, dtypes."""
+
+import warnings
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+
+from tinyvision.gradient_check import eval_numerical_gradient, rel_error
+from tinyvision.layers import bce_with_logits_loss, l1_loss, mse_loss, softmax_loss, svm_loss
+
+GRAD_TOL = 1e-7
+TORCH_TOL = 1e-10
+
+
+def classification_data(rng, n=6, c=5):
+    return rng.standard_normal((n, c)), rng.integers(0, c, size=n)
+
+
+def regression_data(rng, shape=(4, 3)):
+    return rng.standard_normal(shape), rng.standard_normal(shape)
+
+
+def bce_data(rng, shape=(4, 3)):
+    return rng.standard_normal(shape) * 3, rng.uniform(0, 1, size=shape)
+
+
+def test_svm_loss_matches_an_explicit_loop():
+    x, y = classification_data(np.random.default_rng(0))
+    expected = 0.0
+    for i in range(x.shape[0]):
+        for j in range(x.shape[1]):
+            if j != y[i]:
+                expected += max(0.0, x[i, j] - x[i, y[i]] + 1)
+    loss, _ = svm_loss(x, y)
+    assert abs(loss - expected / x.shape[0]) < 1e-12
+
+
+def test_softmax_loss_matches_direct_formula():
+    x, y = classification_data(np.random.default_rng(1))
+    probs = np.exp(x) / np.exp(x).sum(axis=1, keepdims=True)
+    loss, _ = softmax_loss(x, y)
+    assert abs(loss + np.log(probs[np.arange(len(y)), y]).mean()) < 1e-12
+
+
+def test_softmax_loss_of_uniform_scores_is_log_c():
+    loss, _ = softmax_loss(np.zeros((3, 10)), np.array([0, 4, 9]))
+    assert abs(loss - np.log(10)) < 1e-12
+
+
+@pytest.mark.parametrize("loss_fn", [svm_loss, softmax_loss])
+def test_classification_gradients_match_numerical(loss_fn):
+    x, y = classification_data(np.random.default_rng(2))
+    _, dx = loss_fn(x, y)
+    dx_num = eval_numerical_gradient(lambda _: loss_fn(x, y)[0], x, verbose=False)
+    assert rel_error(dx, dx_num) < GRAD_TOL
+
+
+@pytest.mark.parametrize(
+    ("loss_fn", "make_data"),
+    [(l1_loss, regression_data), (mse_loss, regression_data), (bce_with_logits_loss, bce_data)],
+)
+def test_elementwise_gradients_match_numerical(loss_fn, make_data):
+    x, y = make_data(np.random.default_rng(3))
+    _, dx = loss_fn(x, y)
+    dx_num = eval_numerical_gradient(lambda _: loss_fn(x, y)[0], x, verbose=False)
+    assert rel_error(dx, dx_num) < GRAD_TOL
+
+
+def multi_margin_times_c(xt, yt):
+    # torch's multi_margin_loss also divides by the number of classes; the course's does not.
+    return F.multi_margin_loss(xt, yt, margin=1.0) * xt.shape[1]
+
+
+TORCH_CASES = {
+    "svm": (svm_loss, classification_data, multi_margin_times_c),
+    "softmax": (softmax_loss, classification_data, F.cross_entropy),
+    "l1": (l1_loss, regression_data, F.l1_loss),
+    "mse": (mse_loss, regression_data, F.mse_loss),
+    "bce_soft": (bce_with_logits_loss, bce_data, F.binary_cross_entropy_with_logits),
+    "bce_hard": (
+        bce_with_logits_loss,
+        lambda rng: (rng.standard_normal((5, 2)) * 3, rng.integers(0, 2, (5, 2)).astype(float)),
+        F.binary_cross_entropy_with_logits,
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(TORCH_CASES))
+def test_matches_torch_loss_and_gradient(name):
+    loss_fn, make_data, reference = TORCH_CASES[name]
+    x, y = make_data(np.random.default_rng(4))
+    loss, dx = loss_fn(x, y)
+
+    xt = torch.tensor(x, requires_grad=True)
+    loss_t = reference(xt, torch.tensor(y))
+    loss_t.backward()
+    assert rel_error(loss, loss_t.item()) < TORCH_TOL
+    assert rel_error(dx, xt.grad.numpy()) < TORCH_TOL
+
+
+def test_huge_logits_give_finite_values_without_warnings():
+    x = np.array([[1e4, -1e4, 0.0], [-5e3, 5e3, 1e3]])
+    y = np.array([1, 0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        softmax_value, softmax_dx = softmax_loss(x, y)
+        bce_value, bce_dx = bce_with_logits_loss(x, np.array([[0.0, 1.0, 1.0], [1.0, 0.0, 0.5]]))
+    # Each example puts its label on a class 2e4 / 1e4 below the best one.
+    assert abs(softmax_value - (2e4 + 1e4) / 2) < 1e-9
+    assert np.all(np.isfinite(softmax_dx)) and np.all(np.isfinite(bce_dx))
+    # Confidently wrong logits cost |logit| each; the 0-logit soft cases cost log 2.
+    expected_bce = (1e4 + 1e4 + np.log(2) + 5e3 + 5e3 + 1e3 - 0.5 * 1e3) / 6
+    assert abs(bce_value - expected_bce) < 1e-9
+
+
+def test_bce_with_confident_correct_logits_is_near_zero():
+    loss, dx = bce_with_logits_loss(np.array([800.0, -800.0]), np.array([1.0, 0.0]))
+    assert loss == 0.0 and np.all(dx == 0.0)
+
+
+def test_l1_subgradient_is_zero_where_prediction_is_exact():
+    _, dx = l1_loss(np.array([1.0, 2.0, 3.0]), np.array([1.0, 0.0, 5.0]))
+    assert np.array_equal(dx, [0.0, 1 / 3, -1 / 3])
+
+
+@pytest.mark.parametrize("name", sorted(TORCH_CASES))
+def test_float32_in_float32_out(name):
+    loss_fn, make_data, _ = TORCH_CASES[name]
+    x, y = make_data(np.random.default_rng(5))
+    if np.issubdtype(y.dtype, np.floating):
+        y = y.astype(np.float32)
+    loss, dx = loss_fn(x.astype(np.float32), y)
+    assert loss.dtype == np.float32 and dx.dtype == np.float32
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    scores=arrays(
+        np.float64,
+        st.tuples(st.integers(1, 6), st.integers(2, 6)),
+        elements=st.floats(-50, 50),
+    ),
+    shift=st.floats(-1e3, 1e3),
+    data=st.data(),
+)
+def test_softmax_loss_properties(scores, shift, data):
+    n, c = scores.shape
+    y = np.array(data.draw(st.lists(st.integers(0, c - 1), min_size=n, max_size=n)))
+    loss, dx = softmax_loss(scores, y)
+    shifted_loss, shifted_dx = softmax_loss(scores + shift, y)
+    assert loss >= 0
+    # Adding a constant to every score of an example changes nothing.
+    assert abs(shifted_loss - loss) < 1e-9 * max(1.0, loss)
+    assert np.allclose(shifted_dx, dx, atol=1e-12)
+    # Each row of dx is (probabilities - one-hot) / N, so it sums to 0.
+    assert np.allclose(dx.sum(axis=1), 0, atol=1e-12)
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    scores=arrays(
+        np.float64,
+        st.tuples(st.integers(1, 6), st.integers(2, 6)),
+        elements=st.floats(-50, 50),
+    ),
+    data=st.data(),
+)
+def test_svm_loss_properties(scores, data):
+    n, c = scores.shape
+    y = np.array(data.draw(st.lists(st.integers(0, c - 1), min_size=n, max_size=n)))
+    loss, dx = svm_loss(scores, y)
+    assert loss >= 0
+    assert np.allclose(dx.sum(axis=1), 0, atol=1e-12)
+    # The correct class's score raised far above the rest leaves no violated margins.
+    confident = scores.copy()
+    confident[np.arange(n), y] = scores.max() + 2
+    assert svm_loss(confident, y)[0] == 0
