@@ -19,7 +19,15 @@ import numpy as np
 from tinyvision import runs
 from tinyvision.config import TrainConfig, resolve_config
 
-__all__ = ["RunResult", "evaluate_run", "load_dataset", "train_run"]
+__all__ = [
+    "RunResult",
+    "apply_preprocessing",
+    "evaluate_run",
+    "feature_matrices",
+    "fit_preprocessing",
+    "load_dataset",
+    "train_run",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -70,7 +78,7 @@ def _image_features(images: np.ndarray, verbose: bool) -> np.ndarray:
     return extract_features(channels_last, [hog_feature, color_histogram_hsv], verbose=verbose)
 
 
-def _feature_matrices(
+def feature_matrices(
     config: TrainConfig, data: dict[str, np.ndarray], splits: tuple[str, ...], verbose: bool
 ) -> dict[str, np.ndarray]:
     """Each requested split as a flat (N, D) matrix: raw pixels or the selected image features."""
@@ -214,11 +222,7 @@ def _fit(
         out_dir=run_dir,
     )
     solver.train()
-    history = {
-        "loss_history": [float(v) for v in solver.loss_history],
-        "train_acc_history": [float(v) for v in solver.train_acc_history],
-        "val_acc_history": [float(v) for v in solver.val_acc_history],
-    }
+    history = solver.history()
     return _Trained(config, model), history
 
 
@@ -238,7 +242,7 @@ def train_run(config: TrainConfig, verbose: bool = True) -> RunResult:
     config = resolve_config(config)
     start = time.perf_counter()
     data = load_dataset(config)
-    matrices = _feature_matrices(config, data, ("train", "val", "test"), verbose)
+    matrices = feature_matrices(config, data, ("train", "val", "test"), verbose)
     prep = fit_preprocessing(config, matrices["train"])
     X = {split: apply_preprocessing(config, m, prep) for split, m in matrices.items()}
     run_dir = runs.new_run_dir(config.out, f"{config.model}-{config.dataset}")
@@ -307,7 +311,7 @@ def evaluate_run(run_dir: str | Path, verbose: bool = False) -> dict[str, Any]:
     data = load_dataset(config)
     prep = {k.removeprefix("prep/"): v for k, v in arrays.items() if k.startswith("prep/")}
     splits = ("train", "test") if config.model == "knn" else ("test",)
-    matrices = _feature_matrices(config, data, splits, verbose)
+    matrices = feature_matrices(config, data, splits, verbose)
     X = {split: apply_preprocessing(config, m, prep) for split, m in matrices.items()}
     trained = _restore(config, arrays, X, data["y_train"], int(recorded["num_classes"]))
     return {

@@ -59,7 +59,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     try:
         return int(args.handler(args) or 0)
-    except (FileNotFoundError, ValueError, RuntimeError) as error:
+    except (OSError, ValueError, RuntimeError) as error:
         print(f"tinyvision: error: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
