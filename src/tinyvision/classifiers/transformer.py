@@ -1,0 +1,392 @@
+"""CaptioningTransformer: the transformer image-captioning model of CS231n assignment 3, in NumPy.
+
+The image feature is projected to a single "memory" token. The caption's word embeddings plus
+sinusoidal positional encodings go through a stack of post-norm decoder layers (causal
+self-attention, cross-attention to the memory, feed-forward), and a linear map scores the next
+word at every position. Training uses the masked temporal softmax loss, like CaptioningRNN, so
+the two models share one interface: `loss(features, captions) -> (loss, grads)` and
+`sample(features, max_length, beam_size)`.
+
+Weights are read from `self.params` at every call, so an optimiser may replace entries
+(`model.params[name] = new`) or the whole dict.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from tinyvision.layers.affine import affine_backward, affine_forward
+from tinyvision.layers.recurrent import (
+    temporal_affine_backward,
+    temporal_affine_forward,
+    temporal_softmax_loss,
+    word_embedding_backward,
+    word_embedding_forward,
+)
+from tinyvision.transformer_layers import PositionalEncoding, TransformerDecoderLayer
+from tinyvision.validation import check_float_array, check_same_length
+
+__all__ = ["CaptioningTransformer"]
+
+_SPECIAL_TOKENS = ("<NULL>", "<START>", "<END>")
+# The course's decoder layer default; it lets weights trained in the PyTorch track load here.
+DEFAULT_DIM_FEEDFORWARD = 2048
+# Spacing of the fixed dropout seeds of consecutive modules (each uses at most 6 sites).
+_SEED_STRIDE = 8
+
+
+class CaptioningTransformer:
+    """Image captioning with a transformer decoder, trained with teacher forcing.
+
+    Parameters (in self.params, all of dtype `dtype`), with W = wordvec_dim:
+      W_proj (D, W), b_proj (W,): visual projection of the image feature to the memory token
+      W_embed (V, W): word embeddings
+      layers.<i>.<name>: decoder layer i's parameters (see TransformerDecoderLayer)
+      W_vocab (W, V), b_vocab (V,): output scores
+    Linear and embedding weights start as N(0, 0.02^2), biases at 0 and layer-norm scales at 1,
+    as the course initialises its model.
+
+    Dropout: loss() applies it in training mode (the default; see train() / eval()); sample()
+    never does. With `dropout_seed = None` (the default) every training call draws new masks,
+    reproducibly from `seed`; setting `dropout_seed` to an int makes every call use the same
+    masks, which gradient checks need.
+    """
+
+    def __init__(
+        self,
+        word_to_idx: Mapping[str, int],
+        input_dim: int,
+        wordvec_dim: int,
+        num_heads: int = 4,
+        num_layers: int = 2,
+        max_length: int = 50,
+        dropout: float = 0.1,
+        dim_feedforward: int | None = None,
+        dtype: Any = np.float32,
+        seed: int | None = None,
+    ) -> None:
+        """Build the model.
+
+        word_to_idx: maps each of the V words to a distinct index in [0, V); must contain
+            "<NULL>", "<START>" and "<END>"
+        input_dim: D, the size of an image feature vector
+        wordvec_dim: W, the model width (a multiple of num_heads, and even)
+        num_heads: attention heads per layer
+        num_layers: decoder layers
+        max_length: longest input sequence (positional-encoding table length)
+        dropout: probability of zeroing, used everywhere dropout appears (0 to disable)
+        dim_feedforward: hidden size of the feed-forward blocks; None means the course's 2048
+            (for small experiments 4 * wordvec_dim is plenty and much faster)
+        dtype: float dtype of the parameters (np.float32 to train, np.float64 to grad-check)
+        seed: seed of the weight initialisation and of the dropout masks; None for fresh entropy
+        """
+        missing = [token for token in _SPECIAL_TOKENS if token not in word_to_idx]
+        if missing:
+            raise ValueError(
+                f"word_to_idx lacks the special token(s) {missing}; a captioning vocabulary "
+                f"needs {list(_SPECIAL_TOKENS)}"
+            )
+        vocab_size = len(word_to_idx)
+        indices = sorted(int(i) for i in word_to_idx.values())
+        if indices != list(range(vocab_size)):
+            raise ValueError(
+                f"word_to_idx must map its {vocab_size} words to the distinct indices "
+                f"0..{vocab_size - 1}; got indices from {indices[0]} to {indices[-1]}"
+            )
+        if dim_feedforward is None:
+            dim_feedforward = DEFAULT_DIM_FEEDFORWARD
+        for name, value in (
+            ("input_dim", input_dim),
+            ("wordvec_dim", wordvec_dim),
+            ("num_heads", num_heads),
+            ("num_layers", num_layers),
+            ("max_length", max_length),
+            ("dim_feedforward", dim_feedforward),
+        ):
+            if int(value) != value or value < 1:
+                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        if wordvec_dim % num_heads != 0 or wordvec_dim % 2 != 0:
+            raise ValueError(
+                f"wordvec_dim ({wordvec_dim}) must be even and a multiple of num_heads "
+                f"({num_heads}); choose, e.g., a multiple of {2 * num_heads}"
+            )
+
+        self.dtype = dtype
+        self.word_to_idx = dict(word_to_idx)
+        self.idx_to_word = {i: w for w, i in self.word_to_idx.items()}
+        self.vocab_size = vocab_size
+        self.max_length = int(max_length)
+        self.num_layers = int(num_layers)
+        self.mode = "train"
+        self.dropout_seed: int | None = None
+        self._null = int(word_to_idx["<NULL>"])
+        self._start = int(word_to_idx["<START>"])
+        self._end = int(word_to_idx["<END>"])
+        self._rng = np.random.default_rng(seed)
+
+        self.positional_encoding = PositionalEncoding(
+            wordvec_dim, dropout=dropout, max_len=self.max_length, dtype=dtype
+        )
+        self.layers = [
+            TransformerDecoderLayer(
+                wordvec_dim, num_heads, int(dim_feedforward), dropout, None, dtype
+            )
+            for _ in range(self.num_layers)
+        ]
+        self.params: dict[str, np.ndarray] = {}
+        self.params["W_proj"] = self._normal((input_dim, wordvec_dim))
+        self.params["b_proj"] = np.zeros(wordvec_dim, dtype=dtype)
+        self.params["W_embed"] = self._normal((vocab_size, wordvec_dim))
+        for i, layer in enumerate(self.layers):
+            for name, value in layer.params.items():
+                if name.startswith("gamma"):
+                    self.params[f"layers.{i}.{name}"] = np.ones_like(value)
+                elif value.ndim == 1:  # biases and layer-norm shifts
+                    self.params[f"layers.{i}.{name}"] = np.zeros_like(value)
+                else:
+                    self.params[f"layers.{i}.{name}"] = self._normal(value.shape)
+        self.params["W_vocab"] = self._normal((wordvec_dim, vocab_size))
+        self.params["b_vocab"] = np.zeros(vocab_size, dtype=dtype)
+
+    def _normal(self, shape: tuple[int, ...]) -> np.ndarray:
+        return (0.02 * self._rng.standard_normal(shape)).astype(self.dtype)
+
+    # --------------------------------------------------------------------------- modes
+
+    def train(self) -> None:
+        """Training mode: dropout is active in loss()."""
+        self.mode = "train"
+
+    def eval(self) -> None:
+        """Evaluation mode: dropout is off in loss(). sample() always runs in this mode."""
+        self.mode = "test"
+
+    def _sync_layers(self) -> None:
+        """Point the layer objects at the current entries of self.params."""
+        for i, layer in enumerate(self.layers):
+            prefix = f"layers.{i}."
+            layer.params = {name: self.params[prefix + name] for name in layer.params}
+
+    def _prepare(self, mode: str) -> None:
+        """Read the current self.params and set every module's dropout mode and masks."""
+        self._sync_layers()
+        base = self.dropout_seed
+        if base is None and mode == "train":
+            # Fresh masks at every call, reproducible from the model's seed.
+            base = int(self._rng.integers(2**31 - _SEED_STRIDE * (self.num_layers + 1)))
+        modules = [self.positional_encoding, *self.layers]
+        for k, module in enumerate(modules):
+            module.mode = mode
+            module.seed = None if base is None else base + _SEED_STRIDE * k
+
+    # ------------------------------------------------------------------------- validation
+
+    def _check_features(self, features: np.ndarray) -> np.ndarray:
+        features = check_float_array(features, "features", 2)
+        input_dim = self.params["W_proj"].shape[0]
+        if features.shape[0] == 0:
+            raise ValueError("features is an empty batch; pass at least one feature vector")
+        if features.shape[1] != input_dim:
+            raise ValueError(
+                f"features must have shape (N, {input_dim}) for this model, got "
+                f"{features.shape}; pass features of the input_dim the model was built with"
+            )
+        return features.astype(self.dtype, copy=False)
+
+    def _check_captions(self, captions: np.ndarray) -> np.ndarray:
+        captions = np.asarray(captions)
+        if captions.ndim != 2 or captions.shape[1] < 2:
+            raise ValueError(
+                "captions must have shape (N, T) with T >= 2 (<START> plus at least one "
+                f"word), got shape {captions.shape}"
+            )
+        if not np.issubdtype(captions.dtype, np.integer):
+            raise ValueError(f"captions must hold integer word ids, got dtype {captions.dtype}")
+        if captions.shape[1] - 1 > self.max_length:
+            raise ValueError(
+                f"captions of length {captions.shape[1]} feed {captions.shape[1] - 1} positions "
+                f"but the model handles at most max_length={self.max_length}; build the model "
+                "with a larger max_length or shorten the captions"
+            )
+        if captions.size and (captions.min() < 0 or captions.max() >= self.vocab_size):
+            bad = captions.min() if captions.min() < 0 else captions.max()
+            raise ValueError(
+                f"captions holds the word id {bad}, outside the vocabulary "
+                f"[0, {self.vocab_size}); encode captions with the model's word_to_idx"
+            )
+        return captions
+
+    # ------------------------------------------------------------------------------- loss
+
+    def _memory(self, features: np.ndarray) -> tuple[np.ndarray, Any]:
+        """The projected image feature as a length-1 memory sequence, (N, 1, W)."""
+        projected, cache = affine_forward(features, self.params["W_proj"], self.params["b_proj"])
+        return projected[:, None, :], cache
+
+    def _decode(self, memory: np.ndarray, words: np.ndarray) -> tuple[np.ndarray, list[Any]]:
+        """Scores (N, T, V) of the next word after each prefix of words (N, T)."""
+        T = words.shape[1]
+        x, embed_cache = word_embedding_forward(words, self.params["W_embed"])
+        x = self.positional_encoding.forward(x)
+        causal = np.tril(np.ones((T, T), dtype=bool))
+        for layer in self.layers:
+            x = layer.forward(x, memory, causal)
+        scores, vocab_cache = temporal_affine_forward(
+            x, self.params["W_vocab"], self.params["b_vocab"]
+        )
+        return scores, [embed_cache, vocab_cache]
+
+    def loss(
+        self, features: np.ndarray, captions: np.ndarray
+    ) -> tuple[float, dict[str, np.ndarray]]:
+        """Teacher-forced training loss and its gradients.
+
+        The net reads captions[:, :-1] (each position attending only to earlier ones) and is
+        scored on predicting captions[:, 1:]; targets equal to <NULL> are masked out. The loss
+        is summed over time and averaged over N. Dropout follows self.mode.
+
+        features: (N, D) float image features
+        captions: (N, T) integer word ids, each row starting with <START>, T - 1 <= max_length
+        returns loss (float) and grads, a dict with the gradient of every entry of self.params
+        """
+        features = self._check_features(features)
+        captions = self._check_captions(captions)
+        check_same_length(features, captions, "features", "captions")
+        self._prepare(self.mode)
+        captions_in, captions_out = captions[:, :-1], captions[:, 1:]
+        memory, proj_cache = self._memory(features)
+        scores, (embed_cache, vocab_cache) = self._decode(memory, captions_in)
+        loss, dscores = temporal_softmax_loss(scores, captions_out, captions_out != self._null)
+
+        grads: dict[str, np.ndarray] = {}
+        dx, grads["W_vocab"], grads["b_vocab"] = temporal_affine_backward(dscores, vocab_cache)
+        dmemory = np.zeros_like(memory)
+        for i in reversed(range(self.num_layers)):
+            dx, dmemory_i = self.layers[i].backward(dx)
+            dmemory += dmemory_i
+            grads.update({f"layers.{i}.{k}": v for k, v in self.layers[i].grads.items()})
+        dx = self.positional_encoding.backward(dx)
+        grads["W_embed"] = word_embedding_backward(dx, embed_cache)
+        _, grads["W_proj"], grads["b_proj"] = affine_backward(dmemory[:, 0, :], proj_cache)
+        return loss, grads
+
+    # --------------------------------------------------------------------------- sampling
+
+    def _next_log_probs(self, memory: np.ndarray, prefixes: np.ndarray) -> np.ndarray:
+        """Log-probabilities (B, V) of the word following each prefix (B, t) of word ids."""
+        scores, _ = self._decode(memory, prefixes)
+        last = scores[:, -1, :]
+        shifted = last - last.max(axis=1, keepdims=True)
+        log_probs = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+        # <NULL> and <START> are never training targets, so they are never valid next words.
+        log_probs[:, [self._null, self._start]] = -np.inf
+        return log_probs
+
+    def sample(self, features: np.ndarray, max_length: int = 30, beam_size: int = 1) -> np.ndarray:
+        """Generate a caption for every image, greedily or by beam search, without dropout.
+
+        Generation starts from <START> (not part of the output) and never emits <NULL> or
+        <START>. A row holds the generated words in order; when <END> is produced it is kept
+        and every later position is <NULL>. A row without <END> was cut at max_length.
+
+        beam_size=1 is greedy decoding. beam_size > 1 searches, for each image separately, for
+        the caption with the largest sum of log-probabilities (not length-normalised): at every
+        step the beam_size best extensions of the live beams are taken, those ending in <END>
+        become finished captions and the beam_size best others stay live. The search stops at
+        max_length, or once the best finished caption scores at least as high as every live
+        beam (a live beam's score can only fall).
+
+        features: (N, D) float image features
+        max_length: T, the number of words to generate at most (T <= the model's max_length)
+        beam_size: number of beams; 1 means greedy
+        returns captions, an (N, T) int64 array of word ids
+        """
+        features = self._check_features(features)
+        if int(max_length) != max_length or not 1 <= max_length <= self.max_length:
+            raise ValueError(
+                f"max_length must be an integer in [1, {self.max_length}] (the model's "
+                f"max_length), got {max_length!r}"
+            )
+        if int(beam_size) != beam_size or beam_size < 1:
+            raise ValueError(f"beam_size must be a positive integer, got {beam_size!r}")
+        self._prepare("test")
+        memory, _ = self._memory(features)
+        if beam_size == 1:
+            return self._greedy(memory, int(max_length))
+        captions = np.full((len(features), int(max_length)), self._null, dtype=np.int64)
+        for n in range(len(features)):
+            best = self._beam_search(memory[n : n + 1], int(max_length), int(beam_size))
+            captions[n, : len(best)] = best
+        return captions
+
+    def _greedy(self, memory: np.ndarray, max_length: int) -> np.ndarray:
+        N = memory.shape[0]
+        captions = np.full((N, max_length), self._null, dtype=np.int64)
+        prefixes = np.full((N, 1), self._start, dtype=np.int64)
+        alive = np.ones(N, dtype=bool)
+        for t in range(max_length):
+            rows = np.flatnonzero(alive)
+            words = self._next_log_probs(memory[rows], prefixes[rows]).argmax(axis=1)
+            captions[rows, t] = words
+            step = np.full(N, self._null, dtype=np.int64)
+            step[rows] = words
+            prefixes = np.concatenate([prefixes, step[:, None]], axis=1)
+            alive[rows] = words != self._end
+            if not alive.any():
+                break
+        return captions
+
+    def _beam_search(self, memory: np.ndarray, max_length: int, beam_size: int) -> list[int]:
+        """Best caption (a list of word ids) for one image's memory (1, 1, W)."""
+        tokens = np.empty((1, 0), dtype=np.int64)  # (live beams, t)
+        scores = np.zeros(1)
+        finished: list[tuple[float, list[int]]] = []
+        exhausted = True
+        for _ in range(max_length):
+            prefixes = np.concatenate(
+                [np.full((len(tokens), 1), self._start, dtype=np.int64), tokens], axis=1
+            )
+            log_probs = self._next_log_probs(np.repeat(memory, len(tokens), axis=0), prefixes)
+            vocab_size = log_probs.shape[1]
+            candidates = (scores[:, None] + log_probs).ravel()
+            order = np.argsort(-candidates, kind="stable")
+            is_end = order % vocab_size == self._end
+            for flat in order[:beam_size][is_end[:beam_size]]:
+                beam = flat // vocab_size
+                finished.append((float(candidates[flat]), [*tokens[beam].tolist(), self._end]))
+            keep = order[~is_end][:beam_size]
+            keep = keep[np.isfinite(candidates[keep])]
+            if len(keep) == 0:
+                exhausted = False
+                break
+            beams, words = keep // vocab_size, keep % vocab_size
+            tokens = np.concatenate([tokens[beams], words[:, None]], axis=1)
+            scores = candidates[keep]
+            if finished and max(s for s, _ in finished) >= scores.max():
+                exhausted = False
+                break
+        if exhausted or not finished:
+            finished.extend((float(s), t.tolist()) for s, t in zip(scores, tokens, strict=True))
+        # max() keeps the first of equal scores, so ties go to the caption found earliest.
+        return max(finished, key=lambda item: item[0])[1]
+
+    # ------------------------------------------------------------------------ PyTorch
+
+    def to_torch_state_dict(self) -> dict[str, np.ndarray]:
+        """Parameters as NumPy arrays under the course's PyTorch CaptioningTransformer names
+        (linear weights transposed to (out, in)); wrap with torch.from_numpy to load."""
+        self._sync_layers()
+        state = {
+            "visual_projection.weight": self.params["W_proj"].T.copy(),
+            "visual_projection.bias": self.params["b_proj"].copy(),
+            "embedding.weight": self.params["W_embed"].copy(),
+            "positional_encoding.pe": self.positional_encoding.pe.copy(),
+            "output.weight": self.params["W_vocab"].T.copy(),
+            "output.bias": self.params["b_vocab"].copy(),
+        }
+        for i, layer in enumerate(self.layers):
+            state.update(layer.to_torch_state_dict(prefix=f"transformer.layers.{i}."))
+        return state
