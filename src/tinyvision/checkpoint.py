@@ -39,8 +39,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import tempfile
-import zipfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -49,6 +47,7 @@ from typing import Any
 import numpy as np
 
 from tinyvision.errors import DataError
+from tinyvision.files import atomic_write, load_arrays
 
 __all__ = [
     "FORMAT_VERSION",
@@ -209,23 +208,6 @@ def _arrays(state: TrainingState) -> dict[str, np.ndarray]:
     return out
 
 
-def _atomic_write(path: Path, write: Any) -> Path:
-    """Call write(file) on a temp file next to path, fsync it, then os.replace it onto path."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
-
-
 def atomic_write_json(path: str | os.PathLike, obj: Any) -> Path:
     """Write obj as indented JSON to path atomically.
 
@@ -233,7 +215,7 @@ def atomic_write_json(path: str | os.PathLike, obj: Any) -> Path:
     returns the path written.
     """
     text = json.dumps(obj, indent=2, default=_json_default).encode()
-    return _atomic_write(Path(path), lambda f: f.write(text))
+    return atomic_write(Path(path), lambda f: f.write(text))
 
 
 def save_checkpoint(path: str | os.PathLike, state: TrainingState) -> Path:
@@ -243,22 +225,17 @@ def save_checkpoint(path: str | os.PathLike, state: TrainingState) -> Path:
     returns the path written. Raises ValueError for optimiser entries that need pickle.
     """
     arrays = _arrays(state)
-    return _atomic_write(Path(path), lambda f: np.savez(f, **arrays))
+    return atomic_write(Path(path), lambda f: np.savez(f, **arrays))
 
 
 def _open_npz(path: str | os.PathLike) -> dict[str, np.ndarray]:
-    """Read every array of an .npz file without pickle; DataError if it is unreadable."""
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"checkpoint {str(path)!r} does not exist; check the path")
+    """Read every array of a checkpoint without pickle; DataError if it is unreadable."""
     try:
-        with np.load(path, allow_pickle=False) as archive:
-            return {key: archive[key] for key in archive.files}
-    except (zipfile.BadZipFile, ValueError, OSError, EOFError, KeyError) as err:
-        raise DataError(
-            f"checkpoint {str(path)!r} is not a readable .npz archive ({err}); it may be "
-            f"truncated or not a tinyvision checkpoint: use an earlier checkpoint"
-        ) from err
+        return load_arrays(path)
+    except FileNotFoundError:
+        raise FileNotFoundError(
+            f"checkpoint {str(path)!r} does not exist; check the path"
+        ) from None
 
 
 def _group(arrays: dict[str, np.ndarray], prefix: str) -> dict[str, np.ndarray]:
@@ -331,7 +308,7 @@ def save_weights(
     arrays = {f"params/{k}": np.asarray(v) for k, v in params.items()}
     arrays.update({f"buffers/{k}": np.asarray(v) for k, v in (buffers or {}).items()})
     arrays.update({k: np.asarray(v) for k, v in info.items()})
-    return _atomic_write(Path(path), lambda f: np.savez(f, **arrays))
+    return atomic_write(Path(path), lambda f: np.savez(f, **arrays))
 
 
 def load_weights(path: str | os.PathLike) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:

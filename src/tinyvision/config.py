@@ -56,7 +56,8 @@ DEFAULTS: dict[tuple[str, str], dict[str, Any]] = {
     ("knn", "spiral"): {"k": 5},
     ("two-layer", "spiral"): {
         "epochs": 200,
-        "learning_rate": 1.0,
+        "update_rule": "sgd_momentum",
+        "learning_rate": 0.5,
         "reg": 1e-3,
         "lr_decay": 1.0,
         "weight_scale": 1e-1,

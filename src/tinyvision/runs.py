@@ -6,20 +6,20 @@ A run folder holds
     history.json   loss per iteration, accuracies per epoch
     model.npz      the learned arrays (never pickle)
     loss.png, accuracy.png
-Every file is written atomically (temp file + rename), so a crash never leaves half a file.
+Every file is written atomically (tinyvision.files), so a crash never leaves half a file.
 """
 
 from __future__ import annotations
 
-import json
 import os
-import tempfile
 import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from tinyvision.files import load_arrays, load_json, save_arrays, write_json
 
 __all__ = [
     "load_arrays",
@@ -44,67 +44,6 @@ def new_run_dir(out: str | os.PathLike | None, name: str, root: str | os.PathLik
             path = Path(root) / f"{name}-{stamp}-{suffix}"
     path.mkdir(parents=True, exist_ok=True)
     return path
-
-
-def _atomic_write(path: Path, write: Any, mode: str) -> None:
-    """Write through a temp file in the same folder, then rename over `path`."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, mode) as handle:
-            write(handle)
-        os.replace(temp_name, path)
-    except BaseException:
-        Path(temp_name).unlink(missing_ok=True)
-        raise
-
-
-def _to_jsonable(value: Any) -> Any:
-    if isinstance(value, Mapping):
-        return {str(k): _to_jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_to_jsonable(v) for v in value]
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, Path):
-        return str(value)
-    return value
-
-
-def write_json(path: str | os.PathLike, data: Mapping[str, Any]) -> Path:
-    """Write a mapping as indented JSON, atomically; NumPy values become plain numbers."""
-    path = Path(path)
-    text = json.dumps(_to_jsonable(data), indent=2, sort_keys=True) + "\n"
-    _atomic_write(path, lambda handle: handle.write(text), "w")
-    return path
-
-
-def load_json(path: str | os.PathLike) -> dict[str, Any]:
-    """Read a JSON file written by write_json, with an error that names a missing file."""
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"{path} does not exist; is this a tinyvision run folder?")
-    return json.loads(path.read_text())
-
-
-def save_arrays(path: str | os.PathLike, arrays: Mapping[str, np.ndarray]) -> Path:
-    """Save named arrays to an .npz file, atomically."""
-    path = Path(path)
-    _atomic_write(path, lambda handle: np.savez(handle, **arrays), "wb")
-    return path
-
-
-def load_arrays(path: str | os.PathLike) -> dict[str, np.ndarray]:
-    """Load every array of an .npz file (pickled objects are refused)."""
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(
-            f"{path} does not exist; train a model first with `tinyvision train`"
-        )
-    with np.load(path, allow_pickle=False) as archive:
-        return {name: archive[name] for name in archive.files}
 
 
 def plot_history(history: Mapping[str, Any], out_dir: str | os.PathLike) -> list[Path]:

@@ -1,1 +1,1 @@
-"""The course's models: kNN, linear classifiers, fully-connected, convolutional and captioning nets."""
+"""The course models: kNN, linear classifiers, fully-connected, conv and captioning nets."""
