@@ -43,8 +43,11 @@ def test_new_run_dir_never_reuses_a_folder(tmp_path):
 
 
 def test_plot_history_writes_both_curves(tmp_path):
-    history = {"loss_history": [2.3, 1.0, 0.5], "train_acc_history": [0.1, 0.9],
-               "val_acc_history": [0.1, 0.8]}
+    history = {
+        "loss_history": [2.3, 1.0, 0.5],
+        "train_acc_history": [0.1, 0.9],
+        "val_acc_history": [0.1, 0.8],
+    }
     written = runs.plot_history(history, tmp_path)
     assert {p.name for p in written} == {"loss.png", "accuracy.png"}
     assert all(p.read_bytes().startswith(b"\x89PNG") for p in written)

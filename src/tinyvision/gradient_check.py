@@ -139,7 +139,10 @@ def grad_check_sparse(
         error = abs(numeric - analytic) / denominator if denominator > 0 else 0.0
         logger.info(
             "index %s numerical: %f analytic: %f, relative error: %e",
-            index, numeric, analytic, error,
+            index,
+            numeric,
+            analytic,
+            error,
         )
         errors.append(error)
     return errors
