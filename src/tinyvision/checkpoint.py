@@ -27,8 +27,9 @@ Writes go to a temporary file in the destination folder which then replaces the 
 Model buffers (non-learned state such as batchnorm running means) are found by this protocol,
 first match wins:
 
-1. ``model.state_dict()`` returning {name: array} of buffers only (not params), with
-   ``model.load_state_dict(d)`` to put them back;
+1. ``model.state_dict()`` returning {name: array} of params and buffers (torch style): the
+   entries not named in ``model.params`` are the buffers; ``model.load_state_dict(d)`` with
+   the current params plus the buffers puts them back;
 2. a ``model.buffers`` dict {name: array}, restored by item assignment;
 3. the course's ``model.bn_params`` list of dicts (FullyConnectedNet): their array entries,
    named ``bn_params.<i>.<key>`` (running_mean, running_var).
@@ -118,7 +119,8 @@ def get_buffers(model: Any) -> dict[str, np.ndarray]:
     if callable(getattr(model, "state_dict", None)) and callable(
         getattr(model, "load_state_dict", None)
     ):
-        return {k: np.array(v, copy=True) for k, v in model.state_dict().items()}
+        params = getattr(model, "params", {})
+        return {k: np.array(v, copy=True) for k, v in model.state_dict().items() if k not in params}
     if isinstance(getattr(model, "buffers", None), Mapping):
         return {k: np.array(v, copy=True) for k, v in model.buffers.items()}
     buffers = {}
@@ -141,7 +143,7 @@ def set_buffers(model: Any, buffers: Mapping[str, np.ndarray]) -> None:
     if callable(getattr(model, "load_state_dict", None)) and callable(
         getattr(model, "state_dict", None)
     ):
-        model.load_state_dict(copies)
+        model.load_state_dict({**getattr(model, "params", {}), **copies})
         return
     if isinstance(getattr(model, "buffers", None), Mapping):
         model.buffers.update(copies)

@@ -118,16 +118,16 @@ def _build_net(config: TrainConfig, input_dim: int, num_classes: int) -> Any:
     from tinyvision.classifiers.fc_net import FullyConnectedNet, TwoLayerNet
 
     if config.model == "two-layer":
-        np.random.seed(config.seed)
-        model = TwoLayerNet(
+        return TwoLayerNet(
             input_dim=input_dim,
             hidden_dim=config.hidden_dims[0],
             num_classes=num_classes,
             weight_scale=config.weight_scale,
             reg=config.reg,
+            weight_init=config.weight_init,
+            seed=config.seed,
+            dtype=np.dtype(config.dtype),
         )
-        model.params = {name: p.astype(config.dtype) for name, p in model.params.items()}
-        return model
     return FullyConnectedNet(
         list(config.hidden_dims),
         input_dim=input_dim,

@@ -1,0 +1,305 @@
+"""Fully-connected networks of CS231n assignments 1 and 2: TwoLayerNet and FullyConnectedNet.
+
+Both follow the course's model interface, which the Solver relies on: a plain `params` dict
+(W1, b1, gamma1, beta1, ..., WL, bL) and `loss(X, y=None)` returning class scores when y is None
+and (loss, grads) otherwise, with loss = softmax cross-entropy + 0.5 * reg * sum(W * W) over the
+weight matrices. The layer maths comes from tinyvision.layers / tinyvision.layer_utils.
+
+As in the course, this module star-imports the layers, so `from tinyvision.classifiers.fc_net
+import *` also gives notebooks affine_forward, affine_relu_forward and friends.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+
+from tinyvision import layer_utils as _layer_utils
+from tinyvision.init import init_weight, make_rng
+from tinyvision.layer_utils import *
+from tinyvision.layers import *
+
+__all__ = ["FullyConnectedNet", "TwoLayerNet", *_layer_utils.__all__]
+
+
+def _check_positive_int(value: object, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    return int(value)
+
+
+def _check_non_negative(value: float, name: str) -> float:
+    if not np.isfinite(value) or value < 0:
+        raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
+    return float(value)
+
+
+def _copy_params(
+    current: Mapping[str, np.ndarray], new: Mapping[str, np.ndarray], dtype: np.dtype
+) -> dict[str, np.ndarray]:
+    """Copies of new's arrays cast to dtype, after checking names and shapes against current."""
+    missing = sorted(set(current) - set(new))
+    unexpected = sorted(set(new) - set(current))
+    if missing or unexpected:
+        raise ValueError(
+            f"state_dict does not match the model: missing {missing}, unexpected {unexpected}"
+        )
+    for name, value in new.items():
+        if np.shape(value) != current[name].shape:
+            raise ValueError(
+                f"state_dict entry {name!r} has shape {np.shape(value)}, the model expects "
+                f"{current[name].shape}"
+            )
+    return {name: np.array(new[name], dtype=dtype, copy=True) for name in current}
+
+
+class TwoLayerNet:
+    """affine - relu - affine - softmax, the network of assignment 1.
+
+    Params: W1 (D, H), b1 (H,), W2 (H, C), b2 (C,), in dtype (float64 by default).
+    """
+
+    def __init__(
+        self,
+        input_dim: int = 3 * 32 * 32,
+        hidden_dim: int = 100,
+        num_classes: int = 10,
+        weight_scale: float = 1e-3,
+        reg: float = 0.0,
+        weight_init: str = "gaussian",
+        seed: int | None = None,
+        dtype: np.dtype | type = np.float64,
+    ) -> None:
+        """Initialise weights (weight_scale * N(0, 1) by default) and zero biases.
+
+        input_dim: D, the size of one flattened input
+        hidden_dim: H, the size of the hidden layer
+        num_classes: C
+        weight_scale: standard deviation of the "gaussian" initialisation
+        reg: L2 regularisation strength
+        weight_init: "gaussian" (course default), "xavier"/"glorot" or "kaiming"/"he"
+        seed: seed of the weight initialisation; None follows np.random.seed
+        dtype: floating dtype of the parameters (float64 as in the course; float32 is faster)
+        """
+        self.dtype = np.dtype(dtype)
+        dims = [
+            _check_positive_int(input_dim, "input_dim"),
+            _check_positive_int(hidden_dim, "hidden_dim"),
+            _check_positive_int(num_classes, "num_classes"),
+        ]
+        self.reg = _check_non_negative(reg, "reg")
+        rng = make_rng(seed)
+        self.params: dict[str, np.ndarray] = {}
+        for i in (1, 2):
+            shape = (dims[i - 1], dims[i])
+            self.params[f"W{i}"] = init_weight(weight_init, shape, rng, weight_scale).astype(
+                self.dtype
+            )
+            self.params[f"b{i}"] = np.zeros(dims[i], dtype=self.dtype)
+
+    def loss(
+        self, X: np.ndarray, y: np.ndarray | None = None
+    ) -> np.ndarray | tuple[float, dict[str, np.ndarray]]:
+        """Class scores, or the loss and its gradients.
+
+        X: (N, d_1, ..., d_k) inputs with d_1 * ... * d_k = D
+        y: (N,) int labels in [0, C), or None
+        returns scores (N, C) when y is None, else (loss, grads) with grads keyed like params
+        """
+        W1, b1, W2, b2 = (self.params[name] for name in ("W1", "b1", "W2", "b2"))
+        hidden, hidden_cache = affine_relu_forward(X, W1, b1)
+        scores, scores_cache = affine_forward(hidden, W2, b2)
+        if y is None:
+            return scores
+        loss, dscores = softmax_loss(scores, y)
+        loss += 0.5 * self.reg * (np.sum(W1 * W1) + np.sum(W2 * W2))
+        grads = {}
+        dhidden, grads["W2"], grads["b2"] = affine_backward(dscores, scores_cache)
+        _, grads["W1"], grads["b1"] = affine_relu_backward(dhidden, hidden_cache)
+        grads["W1"] += self.reg * W1
+        grads["W2"] += self.reg * W2
+        return float(loss), grads
+
+    def state_dict(self) -> dict[str, np.ndarray]:
+        """Copies of the parameters, by name."""
+        return {name: value.copy() for name, value in self.params.items()}
+
+    def load_state_dict(self, state: Mapping[str, np.ndarray]) -> None:
+        """Replace the parameters with copies of state's (same names and shapes required)."""
+        self.params = _copy_params(self.params, state, self.dtype)
+
+
+class FullyConnectedNet:
+    """{affine - [batch/layer norm] - relu - [dropout]} x (L - 1) - affine - softmax.
+
+    Params: Wi, bi for i = 1..L and, with normalization, gammai, betai for i = 1..L-1 (the last
+    layer is never normalised). Running statistics of batch norm live in self.bn_params (one
+    dict per hidden layer, as the course keeps them) and appear in state_dict() as
+    "bn<i>/running_mean" and "bn<i>/running_var", i matching gamma<i>; they exist once a
+    training-mode pass has run.
+    """
+
+    def __init__(
+        self,
+        hidden_dims: Sequence[int],
+        input_dim: int = 3 * 32 * 32,
+        num_classes: int = 10,
+        dropout_keep_ratio: float = 1,
+        normalization: str | None = None,
+        reg: float = 0.0,
+        weight_scale: float = 1e-2,
+        dtype: type | np.dtype = np.float32,
+        seed: int | None = None,
+        weight_init: str = "gaussian",
+    ) -> None:
+        """Build the parameters and the per-layer bn_params / dropout_param dicts.
+
+        hidden_dims: sizes of the hidden layers, e.g. [100, 100]; [] gives a linear classifier
+        input_dim: D, the size of one flattened input
+        num_classes: C
+        dropout_keep_ratio: probability of keeping a unit, in (0, 1]; 1 disables dropout
+        normalization: None, "batchnorm" or "layernorm"
+        reg: L2 regularisation strength
+        weight_scale: standard deviation of the "gaussian" initialisation
+        dtype: float dtype of every parameter and computation (float64 for gradient checks)
+        seed: makes dropout deterministic (as in the course) and seeds the initialisation;
+          None draws the initialisation from np.random (so np.random.seed applies)
+        weight_init: "gaussian" (course default), "xavier"/"glorot" or "kaiming"/"he"
+        """
+        if isinstance(hidden_dims, (int, np.integer)) or not isinstance(hidden_dims, Sequence):
+            raise ValueError(
+                f"hidden_dims must be a list of layer sizes, got {hidden_dims!r}; "
+                "for one hidden layer of 100 units write [100]"
+            )
+        hidden = [_check_positive_int(h, f"hidden_dims[{i}]") for i, h in enumerate(hidden_dims)]
+        if normalization not in NORMALIZATIONS:
+            raise ValueError(
+                f"unknown normalization {normalization!r}; use one of {list(NORMALIZATIONS)}"
+            )
+        if not 0 < dropout_keep_ratio <= 1:
+            raise ValueError(
+                f"dropout_keep_ratio is the probability of keeping a unit and must be in (0, 1], "
+                f"got {dropout_keep_ratio}; use 1 to disable dropout"
+            )
+        if not np.issubdtype(np.dtype(dtype), np.floating):
+            raise ValueError(f"dtype must be a float type such as np.float32, got {dtype!r}")
+        dims = [
+            _check_positive_int(input_dim, "input_dim"),
+            *hidden,
+            _check_positive_int(num_classes, "num_classes"),
+        ]
+        self.normalization = normalization
+        self.use_dropout = dropout_keep_ratio != 1
+        self.reg = _check_non_negative(reg, "reg")
+        self.num_layers = len(dims) - 1
+        self.dtype = np.dtype(dtype)
+
+        rng = make_rng(seed)
+        self.params: dict[str, np.ndarray] = {}
+        for i in range(1, self.num_layers + 1):
+            shape = (dims[i - 1], dims[i])
+            self.params[f"W{i}"] = init_weight(weight_init, shape, rng, weight_scale, self.dtype)
+            self.params[f"b{i}"] = np.zeros(dims[i], dtype=self.dtype)
+            if normalization is not None and i < self.num_layers:
+                self.params[f"gamma{i}"] = np.ones(dims[i], dtype=self.dtype)
+                self.params[f"beta{i}"] = np.zeros(dims[i], dtype=self.dtype)
+
+        self.dropout_param: dict = {}
+        if self.use_dropout:
+            self.dropout_param = {"mode": "train", "p": dropout_keep_ratio}
+            if seed is not None:
+                self.dropout_param["seed"] = seed
+        self.bn_params: list[dict] = []
+        if normalization == "batchnorm":
+            self.bn_params = [{"mode": "train"} for _ in range(self.num_layers - 1)]
+        elif normalization == "layernorm":
+            self.bn_params = [{} for _ in range(self.num_layers - 1)]
+
+    def loss(
+        self, X: np.ndarray, y: np.ndarray | None = None
+    ) -> np.ndarray | tuple[float, dict[str, np.ndarray]]:
+        """Class scores (test mode), or the loss and its gradients (train mode).
+
+        X: (N, d_1, ..., d_k) inputs with d_1 * ... * d_k = D; cast to the model's dtype
+        y: (N,) int labels in [0, C), or None for test mode (running statistics, no dropout)
+        returns scores (N, C) when y is None, else (loss, grads) with grads keyed like params
+        """
+        X = X.astype(self.dtype, copy=False)
+        mode = "test" if y is None else "train"
+        if self.use_dropout:
+            self.dropout_param["mode"] = mode
+        if self.normalization == "batchnorm":
+            for bn_param in self.bn_params:
+                bn_param["mode"] = mode
+        dropout_param = self.dropout_param if self.use_dropout else None
+
+        out, caches = X, []
+        for i in range(1, self.num_layers):
+            out, cache = affine_norm_relu_dropout_forward(
+                out,
+                self.params[f"W{i}"],
+                self.params[f"b{i}"],
+                self.params.get(f"gamma{i}"),
+                self.params.get(f"beta{i}"),
+                self.bn_params[i - 1] if self.normalization else None,
+                self.normalization,
+                dropout_param,
+            )
+            caches.append(cache)
+        last = self.num_layers
+        scores, scores_cache = affine_forward(out, self.params[f"W{last}"], self.params[f"b{last}"])
+        if y is None:
+            return scores
+
+        loss, dscores = softmax_loss(scores, y)
+        grads = {}
+        dout, grads[f"W{last}"], grads[f"b{last}"] = affine_backward(dscores, scores_cache)
+        for i in range(self.num_layers - 1, 0, -1):
+            dout, dw, db, dgamma, dbeta = affine_norm_relu_dropout_backward(dout, caches[i - 1])
+            grads[f"W{i}"], grads[f"b{i}"] = dw, db
+            if self.normalization is not None:
+                grads[f"gamma{i}"], grads[f"beta{i}"] = dgamma, dbeta
+        for i in range(1, self.num_layers + 1):
+            w = self.params[f"W{i}"]
+            loss += 0.5 * self.reg * np.sum(w * w)
+            grads[f"W{i}"] = grads[f"W{i}"] + self.reg * w
+        return float(loss), grads
+
+    def _buffer_slots(self) -> list[tuple[str, int, str]]:
+        """(state_dict name, index into bn_params, key) of every batch-norm running statistic."""
+        if self.normalization != "batchnorm":
+            return []
+        return [
+            (f"bn{i + 1}/{stat}", i, stat)
+            for i in range(self.num_layers - 1)
+            for stat in ("running_mean", "running_var")
+        ]
+
+    def state_dict(self) -> dict[str, np.ndarray]:
+        """Copies of the parameters and of the batch-norm running statistics that exist yet."""
+        state = {name: value.copy() for name, value in self.params.items()}
+        for name, i, stat in self._buffer_slots():
+            if stat in self.bn_params[i]:
+                state[name] = np.array(self.bn_params[i][stat], copy=True)
+        return state
+
+    def load_state_dict(self, state: Mapping[str, np.ndarray]) -> None:
+        """Restore parameters and running statistics from a state_dict().
+
+        state: every parameter (same names and shapes) plus any "bn<i>/running_*" entries
+        """
+        slots = [slot for slot in self._buffer_slots() if slot[0] in state]
+        buffer_names = {name for name, _, _ in slots}
+        params = {name: value for name, value in state.items() if name not in buffer_names}
+        new_params = _copy_params(self.params, params, self.dtype)
+        for name, i, _ in slots:
+            expected = self.params[f"gamma{i + 1}"].shape
+            if np.shape(state[name]) != expected:
+                raise ValueError(
+                    f"state_dict entry {name!r} has shape {np.shape(state[name])}, "
+                    f"the model expects {expected}"
+                )
+        self.params = new_params
+        for name, i, stat in slots:
+            self.bn_params[i][stat] = np.array(state[name], dtype=self.dtype, copy=True)

@@ -1,0 +1,133 @@
+"""Weight initialisation: small pure functions of (shape, rng) returning a fresh array.
+
+Three schemes, selected by name through `init_weight`:
+
+- `gaussian`: weight_scale * N(0, 1), the course default; the scale must be tuned by hand.
+- `xavier` (alias `glorot`): N(0, 2 / (fan_in + fan_out)), keeps activation variance roughly
+  constant through tanh/sigmoid layers (Glorot & Bengio, 2010).
+- `kaiming` (alias `he`): N(0, 2 / fan_in), compensates for ReLU zeroing half of its inputs
+  (He et al., 2015).
+
+Shapes follow the course's layouts: affine weights are (D_in, D_out) and convolution filters
+are (F, C, HH, WW), so fan_in is D_in or C*HH*WW.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+__all__ = [
+    "INIT_METHODS",
+    "fan_in_and_fan_out",
+    "gaussian",
+    "glorot",
+    "he",
+    "init_weight",
+    "kaiming",
+    "make_rng",
+    "xavier",
+]
+
+
+def make_rng(seed: int | None) -> np.random.Generator:
+    """The generator a model draws its initial weights from.
+
+    seed: an int gives a Generator seeded with it. None derives the seed from NumPy's global
+      generator, so `np.random.seed(231)` before building a model (as course notebooks do)
+      makes the weights reproducible.
+    returns np.random.Generator
+    """
+    if seed is None:
+        seed = int(np.random.randint(2**31))  # noqa: NPY002 - honours the course's global seed
+    return np.random.default_rng(seed)
+
+
+def fan_in_and_fan_out(shape: tuple[int, ...]) -> tuple[int, int]:
+    """Number of inputs and outputs feeding one unit of a weight of this shape.
+
+    shape: (D_in, D_out) for affine weights or (F, C, HH, WW) for convolution filters
+    returns (fan_in, fan_out)
+    """
+    if len(shape) == 2:
+        return int(shape[0]), int(shape[1])
+    if len(shape) >= 3:
+        receptive_field = int(np.prod(shape[2:]))
+        return int(shape[1]) * receptive_field, int(shape[0]) * receptive_field
+    raise ValueError(
+        f"cannot compute fan-in of a weight with shape {shape}; expected (D_in, D_out) "
+        "or (F, C, HH, WW)"
+    )
+
+
+def gaussian(
+    shape: tuple[int, ...], rng: np.random.Generator, weight_scale: float = 1e-2
+) -> np.ndarray:
+    """weight_scale * standard normal samples.
+
+    shape: shape of the weight
+    rng: source of randomness
+    weight_scale: standard deviation of the samples
+    returns float64 array of the given shape
+    """
+    return weight_scale * rng.standard_normal(shape)
+
+
+def xavier(shape: tuple[int, ...], rng: np.random.Generator) -> np.ndarray:
+    """Glorot normal initialisation, std = sqrt(2 / (fan_in + fan_out)).
+
+    shape: (D_in, D_out) or (F, C, HH, WW)
+    rng: source of randomness
+    returns float64 array of the given shape
+    """
+    fan_in, fan_out = fan_in_and_fan_out(shape)
+    return np.sqrt(2.0 / (fan_in + fan_out)) * rng.standard_normal(shape)
+
+
+def kaiming(shape: tuple[int, ...], rng: np.random.Generator) -> np.ndarray:
+    """He normal initialisation for ReLU networks, std = sqrt(2 / fan_in).
+
+    shape: (D_in, D_out) or (F, C, HH, WW)
+    rng: source of randomness
+    returns float64 array of the given shape
+    """
+    fan_in, _ = fan_in_and_fan_out(shape)
+    return np.sqrt(2.0 / fan_in) * rng.standard_normal(shape)
+
+
+glorot = xavier
+he = kaiming
+
+INIT_METHODS: dict[str, Callable[..., np.ndarray]] = {
+    "gaussian": gaussian,
+    "xavier": xavier,
+    "glorot": xavier,
+    "kaiming": kaiming,
+    "he": kaiming,
+}
+
+
+def init_weight(
+    method: str,
+    shape: tuple[int, ...],
+    rng: np.random.Generator,
+    weight_scale: float = 1e-2,
+    dtype: type | np.dtype = np.float64,
+) -> np.ndarray:
+    """Initialise one weight with the scheme named by method.
+
+    method: one of INIT_METHODS ("gaussian", "xavier"/"glorot", "kaiming"/"he")
+    shape: shape of the weight
+    rng: source of randomness
+    weight_scale: standard deviation, used only by "gaussian"
+    dtype: dtype of the returned array
+    returns array of the given shape and dtype
+    """
+    if method not in INIT_METHODS:
+        raise ValueError(f"unknown weight_init {method!r}; choose one of {sorted(INIT_METHODS)}")
+    if method == "gaussian":
+        weight = gaussian(shape, rng, weight_scale)
+    else:
+        weight = INIT_METHODS[method](shape, rng)
+    return weight.astype(dtype, copy=False)

@@ -1,0 +1,111 @@
+"""Sequential: a chain of modules that also speaks the course's model interface.
+
+Besides forward/backward, a Sequential has what the course's Solver expects of a model:
+`params` (a writable dict-like view, names "<index>.<param>", e.g. "0.W", "0.b", "1.gamma")
+and `loss(X, y=None)`, which returns class scores when y is None and (loss, grads) otherwise.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+import numpy as np
+
+from ..layers import softmax_loss, svm_loss
+from .module import Module
+
+__all__ = ["LOSSES", "Sequential"]
+
+LOSSES: dict[str, Callable[[np.ndarray, np.ndarray], tuple[np.floating, np.ndarray]]] = {
+    "softmax": softmax_loss,
+    "svm": svm_loss,
+}
+
+
+class Sequential(Module):
+    """Modules applied one after another; child i is named str(i).
+
+    The data loss is "softmax" (cross-entropy) or "svm" (multiclass hinge) on the last module's
+    output. L2 regularisation adds 0.5 * reg * sum(W * W) for every parameter a module lists in
+    its `regularized` attribute (the weights of Linear, not biases or normalisation parameters),
+    as the course's models do.
+    """
+
+    def __init__(self, *modules: Module, loss: str = "softmax", reg: float = 0.0) -> None:
+        """modules: the layers in order; loss: "softmax" or "svm"; reg: L2 strength, >= 0."""
+        super().__init__()
+        for index, module in enumerate(modules):
+            if isinstance(module, type):
+                raise ValueError(
+                    f"Sequential takes Module instances, got the class {module.__name__} at "
+                    f"position {index}; write {module.__name__}() rather than {module.__name__}"
+                )
+            if not isinstance(module, Module):
+                raise ValueError(
+                    f"Sequential takes Module instances, got {type(module).__name__} at "
+                    f"position {index}"
+                )
+        if loss not in LOSSES:
+            raise ValueError(f"unknown loss {loss!r}; choose one of {sorted(LOSSES)}")
+        if reg < 0:
+            raise ValueError(f"reg must be >= 0, got {reg}")
+        self._modules = {str(index): module for index, module in enumerate(modules)}
+        self.loss_name = loss
+        self.reg = float(reg)
+
+    def __len__(self) -> int:
+        return len(self._modules)
+
+    def __getitem__(self, index: int) -> Module:
+        return list(self._modules.values())[index]
+
+    def __iter__(self) -> Iterator[Module]:
+        return iter(self._modules.values())
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        """x: the first module's input; returns the last module's output."""
+        for module in self._modules.values():
+            x = module.forward(x)
+        return x
+
+    def backward(self, dout: np.ndarray) -> np.ndarray:
+        """dout: gradient of the output; fills every module's grads; returns dx."""
+        for module in reversed(self._modules.values()):
+            dout = module.backward(dout)
+        return dout
+
+    def _forward_in_mode(self, X: np.ndarray, training: bool) -> np.ndarray:
+        """Forward pass in the given mode, leaving every module's own mode as it was."""
+        previous = [(module, module.training) for _, module in self.named_modules()]
+        self.train(training)
+        try:
+            return self.forward(X)
+        finally:
+            for module, mode in previous:
+                module.training = mode
+
+    def loss(
+        self, X: np.ndarray, y: np.ndarray | None = None
+    ) -> np.ndarray | tuple[float, dict[str, np.ndarray]]:
+        """Scores, or loss and gradients, as the course's models compute them.
+
+        X: (N, ...) float inputs
+        y: (N,) int64 labels in [0, C), or None
+        returns scores (N, C) computed in evaluation mode when y is None; otherwise
+        (loss, grads) from a training-mode pass, grads keyed like `params`
+        """
+        if y is None:
+            return self._forward_in_mode(X, training=False)
+        scores = self._forward_in_mode(X, training=True)
+        loss, dscores = LOSSES[self.loss_name](scores, y)
+        self.backward(dscores)
+        grads = self.grads
+        params = self.params
+        for name in self.regularized_names():
+            w = params[name]
+            loss += 0.5 * self.reg * np.sum(w * w)
+            grads[name] = grads[name] + self.reg * w
+        return float(loss), grads
+
+    def extra_repr(self) -> str:
+        return f"loss={self.loss_name!r}, reg={self.reg}"
