@@ -20,13 +20,18 @@ from tinyvision import runs
 from tinyvision.config import TrainConfig, resolve_config
 
 __all__ = [
+    "Predictor",
+    "Prepared",
     "RunResult",
     "apply_preprocessing",
     "evaluate_run",
     "feature_matrices",
     "fit_preprocessing",
+    "fit",
     "load_dataset",
+    "prepare",
     "train_run",
+    "write_run",
 ]
 
 logger = logging.getLogger(__name__)
@@ -153,7 +158,7 @@ def _predict_net(model: Any, X: np.ndarray, batch_size: int = 500) -> np.ndarray
     return np.argmax(np.concatenate(scores), axis=1)
 
 
-class _Trained:
+class Predictor:
     """A trained model of any family behind one predict(X) and one arrays() for the checkpoint."""
 
     def __init__(self, config: TrainConfig, model: Any):
@@ -180,9 +185,9 @@ def _fit(
     config: TrainConfig,
     X: dict[str, np.ndarray],
     data: dict[str, np.ndarray],
-    run_dir: Path,
+    run_dir: Path | None,
     verbose: bool,
-) -> tuple[_Trained, dict[str, Any]]:
+) -> tuple[Predictor, dict[str, Any]]:
     """Train the model of config on preprocessed matrices X; return it and its history."""
     y_train = data["y_train"]
     if config.model == "knn":
@@ -190,7 +195,7 @@ def _fit(
 
         model = KNearestNeighbor()
         model.train(X["train"], y_train)
-        return _Trained(config, model), {}
+        return Predictor(config, model), {}
     if config.model in LINEAR_MODELS:
         model = _build_linear(config)
         num_iters = config.epochs * math.ceil(len(y_train) / config.batch_size)
@@ -203,7 +208,7 @@ def _fit(
             batch_size=config.batch_size,
             verbose=verbose,
         )
-        return _Trained(config, model), {"loss_history": [float(v) for v in loss_history]}
+        return Predictor(config, model), {"loss_history": [float(v) for v in loss_history]}
 
     from tinyvision.solver import Solver
 
@@ -223,7 +228,7 @@ def _fit(
     )
     solver.train()
     history = solver.history()
-    return _Trained(config, model), history
+    return Predictor(config, model), history
 
 
 def num_classes(data: dict[str, np.ndarray]) -> int:
@@ -231,24 +236,49 @@ def num_classes(data: dict[str, np.ndarray]) -> int:
     return int(max(data[f"y_{split}"].max() for split in ("train", "val", "test"))) + 1
 
 
-def _accuracy(trained: _Trained, X: np.ndarray, y: np.ndarray, limit: int | None = None) -> float:
+def _accuracy(trained: Predictor, X: np.ndarray, y: np.ndarray, limit: int | None = None) -> float:
     if limit is not None and len(y) > limit:
         X, y = X[:limit], y[:limit]
     return float(np.mean(trained.predict(X) == y))
 
 
-def train_run(config: TrainConfig, verbose: bool = True) -> RunResult:
-    """Train config's model on config's data set and write a complete run folder."""
+@dataclass
+class Prepared:
+    """A data set ready for training: raw splits, preprocessing statistics, model inputs."""
+
+    config: TrainConfig
+    data: dict[str, np.ndarray]
+    prep: dict[str, np.ndarray]
+    X: dict[str, np.ndarray]
+
+
+def prepare(config: TrainConfig, verbose: bool = True) -> Prepared:
+    """Resolve config, load its data set and fit the preprocessing on the training split."""
     config = resolve_config(config)
-    start = time.perf_counter()
     data = load_dataset(config)
     matrices = feature_matrices(config, data, ("train", "val", "test"), verbose)
     prep = fit_preprocessing(config, matrices["train"])
     X = {split: apply_preprocessing(config, m, prep) for split, m in matrices.items()}
-    run_dir = runs.new_run_dir(config.out, f"{config.model}-{config.dataset}")
-    runs.write_json(run_dir / "config.json", config.to_dict())
+    return Prepared(config, data, prep, X)
 
-    trained, history = _fit(config, X, data, run_dir, verbose)
+
+def fit(
+    prepared: Prepared, config: TrainConfig, out_dir: Path | None, verbose: bool
+) -> tuple[Predictor, dict[str, Any]]:
+    """Train config's model on prepared data; out_dir receives the Solver's checkpoints."""
+    return _fit(config, prepared.X, prepared.data, out_dir, verbose)
+
+
+def write_run(
+    prepared: Prepared,
+    config: TrainConfig,
+    trained: Predictor,
+    history: dict[str, Any],
+    run_dir: Path,
+    seconds: float,
+) -> RunResult:
+    """Measure train/val/test accuracy and write metrics, history, model.npz and plots."""
+    X, data = prepared.X, prepared.data
     # kNN on its own training set is a leave-nothing-out lookup: measure it on a subsample.
     train_limit = 2000 if config.model == "knn" else None
     metrics = {
@@ -260,15 +290,27 @@ def train_run(config: TrainConfig, verbose: bool = True) -> RunResult:
         "num_train": int(len(data["y_train"])),
         "num_test": int(len(data["y_test"])),
         "num_classes": num_classes(data),
+        "seconds": round(seconds, 3),
     }
-    metrics["seconds"] = round(time.perf_counter() - start, 3)
     arrays = {f"model/{k}": np.asarray(v) for k, v in trained.arrays().items()}
-    arrays.update({f"prep/{k}": v for k, v in prep.items()})
+    arrays.update({f"prep/{k}": v for k, v in prepared.prep.items()})
+    runs.write_json(run_dir / "config.json", config.to_dict())
     runs.save_arrays(run_dir / "model.npz", arrays)
     runs.write_json(run_dir / "history.json", history)
     runs.plot_history(history, run_dir)
     runs.write_json(run_dir / "metrics.json", metrics)
     return RunResult(run_dir=run_dir, metrics=metrics)
+
+
+def train_run(config: TrainConfig, verbose: bool = True) -> RunResult:
+    """Train config's model on config's data set and write a complete run folder."""
+    start = time.perf_counter()
+    prepared = prepare(config, verbose)
+    config = prepared.config
+    run_dir = runs.new_run_dir(config.out, f"{config.model}-{config.dataset}")
+    runs.write_json(run_dir / "config.json", config.to_dict())
+    trained, history = fit(prepared, config, run_dir, verbose)
+    return write_run(prepared, config, trained, history, run_dir, time.perf_counter() - start)
 
 
 def _restore(
@@ -277,7 +319,7 @@ def _restore(
     X: dict[str, np.ndarray],
     y_train: np.ndarray,
     classes: int,
-) -> _Trained:
+) -> Predictor:
     """Rebuild a trained model from its checkpoint arrays (kNN: from the training split)."""
     model_arrays = {
         k.removeprefix("model/"): v for k, v in arrays.items() if k.startswith("model/")
@@ -296,7 +338,7 @@ def _restore(
             model.load_state_dict(model_arrays)
         else:
             model.params = model_arrays
-    return _Trained(config, model)
+    return Predictor(config, model)
 
 
 def evaluate_run(run_dir: str | Path, verbose: bool = False) -> dict[str, Any]:
