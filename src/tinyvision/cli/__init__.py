@@ -7,10 +7,14 @@ import logging
 import sys
 from collections.abc import Sequence
 
+from threadpoolctl import threadpool_limits
+
 from tinyvision import __version__
-from tinyvision.cli import data, evaluate, gradcheck, train
+from tinyvision.cli import data, evaluate, gradcheck, train, tune
 
 __all__ = ["build_parser", "main"]
+
+SMALL_DATASETS = ("digits", "spiral")
 
 DESCRIPTION = """\
 tinyvision: deep learning for computer vision from first principles.
@@ -26,6 +30,7 @@ examples:
   tinyvision train --model two-layer --dataset spiral
   tinyvision data download cifar10                   fetch CIFAR-10 (170 MB)
   tinyvision train --model svm --dataset cifar10
+  tinyvision tune --model knn                        choose k by cross-validation
   tinyvision evaluate runs/softmax-digits-...        reproduce a run's test accuracy
   tinyvision gradcheck                               verify every layer's backward pass
 """
@@ -40,8 +45,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"tinyvision {__version__}")
     parser.add_argument("-q", "--quiet", action="store_true", help="print only the results")
+    parser.add_argument(
+        "--threads",
+        type=int,
+        help="BLAS threads (default: 1 for the small embedded data sets, where threading only "
+        "adds overhead; all cores otherwise)",
+    )
     subparsers = parser.add_subparsers(title="commands", metavar="COMMAND")
-    for command in (train, evaluate, data, gradcheck):
+    for command in (train, evaluate, tune, data, gradcheck):
         command.register(subparsers)
     return parser
 
@@ -57,8 +68,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(message)s",
         stream=sys.stderr,
     )
+    threads = args.threads
+    if threads is None and getattr(args, "dataset", None) in SMALL_DATASETS:
+        threads = 1
     try:
-        return int(args.handler(args) or 0)
+        with threadpool_limits(limits=threads):
+            return int(args.handler(args) or 0)
     except (OSError, ValueError, RuntimeError) as error:
         print(f"tinyvision: error: {error}", file=sys.stderr)
         return 2

@@ -19,14 +19,8 @@ def _name_tuple(text: str) -> tuple[str, ...]:
     return tuple(part.strip() for part in text.split(",") if part.strip())
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
-        "train",
-        help="train a model and write a run folder",
-        description="Train a model. Every option left out takes the tuned default for the chosen "
-        "model and data set. The run folder gets config.json, metrics.json, history.json, "
-        "model.npz and loss/accuracy plots.",
-    )
+def add_model_options(parser: argparse.ArgumentParser) -> None:
+    """The options that map onto TrainConfig, shared by `train` and `tune`."""
     parser.add_argument("--model", choices=MODELS, default="softmax", help="default: softmax")
     parser.add_argument("--dataset", choices=DATASETS, default="digits", help="default: digits")
     parser.add_argument("--data-dir", help="folder holding cifar-10-batches-py")
@@ -52,15 +46,31 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--normalization", choices=("batchnorm", "layernorm"))
     parser.add_argument("--dropout", type=float, help="keep probability of each hidden unit")
     parser.add_argument("--k", type=int, help="neighbours for knn")
+    parser.add_argument("--num-filters", type=int, help="conv filters of the cnn")
+    parser.add_argument("--filter-size", type=int, help="odd filter side of the cnn")
+    parser.add_argument(
+        "--channels", type=_int_tuple, metavar="32,64,128", help="stage widths of the convnet"
+    )
+    parser.add_argument("--blocks-per-stage", type=int, help="conv layers per convnet stage")
+    parser.add_argument(
+        "--residual",
+        action=argparse.BooleanOptionalAction,
+        help="convnet stages of residual blocks (a small ResNet)",
+    )
+    parser.add_argument(
+        "--augment",
+        action=argparse.BooleanOptionalAction,
+        help="random crops (padding H/8) and horizontal flips of the training images",
+    )
     parser.add_argument("--num-training", type=int, help="use only this many training images")
     parser.add_argument("--dtype", choices=("float32", "float64"), default="float32")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", help="run folder (default: runs/<model>-<dataset>-<time>)")
-    parser.set_defaults(handler=run)
 
 
-def run(args: argparse.Namespace) -> int:
-    config = TrainConfig(
+def config_from_args(args: argparse.Namespace) -> TrainConfig:
+    """The TrainConfig that the parsed model options describe."""
+    return TrainConfig(
         model=args.model,
         dataset=args.dataset,
         data_dir=args.data_dir,
@@ -77,11 +87,33 @@ def run(args: argparse.Namespace) -> int:
         normalization=args.normalization,
         dropout=args.dropout,
         k=args.k,
+        num_filters=args.num_filters,
+        filter_size=args.filter_size,
+        channels=args.channels,
+        blocks_per_stage=args.blocks_per_stage,
+        residual=args.residual,
+        augment=args.augment,
         num_training=args.num_training,
         dtype=args.dtype,
         seed=args.seed,
         out=args.out,
     )
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "train",
+        help="train a model and write a run folder",
+        description="Train a model. Every option left out takes the tuned default for the chosen "
+        "model and data set. The run folder gets config.json, metrics.json, history.json, "
+        "model.npz and loss/accuracy plots.",
+    )
+    add_model_options(parser)
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    config = config_from_args(args)
     result = train_run(config, verbose=not args.quiet)
     m = result.metrics
     print(f"model {m['model']} on {m['dataset']} ({m['num_train']} training examples)")

@@ -1,0 +1,162 @@
+"""Linear classifiers trained by minibatch SGD: the course's LinearSVM and Softmax.
+
+`LinearClassifier.train` follows CS231n assignment 1: W is created lazily as
+0.001 * randn(D, C) with C = max(y) + 1, minibatches are sampled with replacement, and the
+loss history is returned. `preprocess_for_linear` applies the course's preprocessing: flatten,
+subtract the training mean image, and append a constant-1 column (the bias trick).
+"""
+
+from __future__ import annotations
+
+import logging
+from abc import ABC, abstractmethod
+
+import numpy as np
+from numpy.typing import DTypeLike
+
+from tinyvision.classifiers.linear_svm import svm_loss_vectorized
+from tinyvision.classifiers.softmax import softmax_loss_vectorized
+from tinyvision.validation import check_float_array, check_labels, check_same_length
+
+__all__ = ["LinearClassifier", "LinearSVM", "Softmax", "preprocess_for_linear"]
+
+logger = logging.getLogger(__name__)
+
+
+class LinearClassifier(ABC):
+    """Scores = X @ W; subclasses define the loss.
+
+    seed: seed for the weight initialisation and minibatch sampling; None draws fresh entropy
+    """
+
+    def __init__(self, seed: int | None = None) -> None:
+        self.W: np.ndarray | None = None
+        self.rng = np.random.default_rng(seed)
+
+    def train(
+        self,
+        X: np.ndarray,
+        y: np.ndarray,
+        learning_rate: float = 1e-3,
+        reg: float = 1e-5,
+        num_iters: int = 100,
+        batch_size: int = 200,
+        verbose: bool = False,
+    ) -> list[float]:
+        """Minimise the loss with stochastic gradient descent.
+
+        X: (N, D) float training data (use preprocess_for_linear for images)
+        y: (N,) int labels in [0, C); C = max(y) + 1 when W is first created
+        learning_rate: SGD step size
+        reg: L2 regularisation strength
+        num_iters: number of SGD steps
+        batch_size: examples per step, drawn with replacement
+        verbose: log the loss every 100 iterations (logger "tinyvision.classifiers...")
+        returns the loss at every iteration, a list of num_iters floats
+        """
+        X = check_float_array(X, "X", 2)
+        y = check_labels(y, None if self.W is None else self.W.shape[1])
+        check_same_length(X, y)
+        if len(X) == 0:
+            raise ValueError("X is empty; training needs at least one example")
+        if num_iters < 0 or batch_size < 1:
+            raise ValueError(
+                f"num_iters must be >= 0 and batch_size >= 1, got {num_iters} and {batch_size}"
+            )
+        num_train, dim = X.shape
+        if self.W is None:
+            num_classes = int(y.max()) + 1
+            self.W = (0.001 * self.rng.standard_normal((dim, num_classes))).astype(X.dtype)
+        elif self.W.shape[0] != dim:
+            raise ValueError(
+                f"X has {dim} features but the existing W expects {self.W.shape[0]}; "
+                "preprocess the data the same way or use a new classifier"
+            )
+
+        loss_history = []
+        for it in range(num_iters):
+            batch = self.rng.choice(num_train, batch_size, replace=True)
+            loss, grad = self.loss(X[batch], y[batch], reg)
+            loss_history.append(loss)
+            self.W -= learning_rate * grad
+            if verbose and it % 100 == 0:
+                logger.info("iteration %d / %d: loss %f", it, num_iters, loss)
+        return loss_history
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        """Label each row of X with its highest-scoring class.
+
+        X: (N, D) float data, preprocessed like the training data
+        returns y_pred, (N,) int64 labels
+        """
+        if self.W is None:
+            raise ValueError(f"this {type(self).__name__} is untrained; call train(X, y) first")
+        X = check_float_array(X, "X", 2)
+        if X.shape[1] != self.W.shape[0]:
+            raise ValueError(
+                f"X has {X.shape[1]} features but W expects {self.W.shape[0]}; "
+                "preprocess test data like the training data (bias column included)"
+            )
+        return np.argmax(X @ self.W, axis=1).astype(np.int64)
+
+    @abstractmethod
+    def loss(
+        self, X_batch: np.ndarray, y_batch: np.ndarray, reg: float
+    ) -> tuple[float, np.ndarray]:
+        """Loss and gradient of the current W on a minibatch.
+
+        X_batch: (N, D) float data
+        y_batch: (N,) int labels
+        reg: L2 regularisation strength
+        returns (loss, gradient with W's shape)
+        """
+
+
+class LinearSVM(LinearClassifier):
+    """Linear classifier with the multiclass SVM (hinge) loss."""
+
+    def loss(
+        self, X_batch: np.ndarray, y_batch: np.ndarray, reg: float
+    ) -> tuple[float, np.ndarray]:
+        """Vectorised SVM loss and gradient (see svm_loss_vectorized)."""
+        return svm_loss_vectorized(self.W, X_batch, y_batch, reg)
+
+
+class Softmax(LinearClassifier):
+    """Linear classifier with the softmax (cross-entropy) loss."""
+
+    def loss(
+        self, X_batch: np.ndarray, y_batch: np.ndarray, reg: float
+    ) -> tuple[float, np.ndarray]:
+        """Vectorised softmax loss and gradient (see softmax_loss_vectorized)."""
+        return softmax_loss_vectorized(self.W, X_batch, y_batch, reg)
+
+
+def preprocess_for_linear(
+    X_train: np.ndarray, *X_others: np.ndarray, dtype: DTypeLike = np.float64
+) -> tuple[np.ndarray, ...]:
+    """Flatten images, subtract the training mean image and append a bias column of ones.
+
+    X_train: (N, ...) training images, e.g. (N, 32, 32, 3); its mean is subtracted from all
+    X_others: further sets (validation, test, dev) of the same per-example shape
+    dtype: floating dtype of the results
+    returns a tuple (X_train, *X_others), each (n, prod(...) + 1) of `dtype`
+    """
+    X_train = np.asarray(X_train)
+    if X_train.ndim < 2 or len(X_train) == 0:
+        raise ValueError(
+            f"X_train must be a non-empty batch of examples (N, ...), got shape {X_train.shape}"
+        )
+    example_shape = X_train.shape[1:]
+    mean_image = X_train.reshape(len(X_train), -1).mean(axis=0, dtype=np.float64)
+    results = []
+    for index, X in enumerate((X_train, *X_others)):
+        X = np.asarray(X)
+        if X.shape[1:] != example_shape:
+            raise ValueError(
+                f"set {index} has examples of shape {X.shape[1:]} but X_train has "
+                f"{example_shape}; all sets must share the per-example shape"
+            )
+        flat = X.reshape(len(X), -1).astype(dtype) - mean_image.astype(dtype)
+        results.append(np.hstack([flat, np.ones((len(X), 1), dtype=dtype)]))
+    return tuple(results)

@@ -1,0 +1,227 @@
+"""Pictures of what a model learned and how training went, saved as PNG files.
+
+`visualize_grid` is the course's function (images tiled into one array). The `plot_*`
+functions draw the course notebooks' figures and write them to a path, which they return.
+Figures are built as `matplotlib.figure.Figure` with an Agg canvas, so importing this module
+never changes the caller's matplotlib backend and nothing needs a display.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+from matplotlib.axes import Axes
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+
+__all__ = [
+    "plot_class_templates",
+    "plot_first_layer_filters",
+    "plot_hyperparameter_search",
+    "plot_knn_cross_validation",
+    "plot_loss_history",
+    "visualize_grid",
+]
+
+PathLike = str | os.PathLike
+
+
+def visualize_grid(Xs: np.ndarray, ubound: float = 255.0, padding: int = 1) -> np.ndarray:
+    """Tile images into a square grid, each rescaled on its own to [0, ubound].
+
+    Xs: (N, H, W, C) images
+    ubound: value the largest entry of each image is mapped to (smallest goes to 0)
+    padding: blank pixels between neighbouring images
+    returns (G*H + (G-1)*padding, G*W + (G-1)*padding, C) float array, G = ceil(sqrt(N));
+    unused cells and padding are 0, and a constant image becomes all 0
+    """
+    Xs = np.asarray(Xs, dtype=np.float64)
+    if Xs.ndim != 4 or len(Xs) == 0:
+        raise ValueError(f"Xs must be a non-empty (N, H, W, C) array, got shape {Xs.shape}")
+    if padding < 0:
+        raise ValueError(f"padding must be >= 0, got {padding}")
+    num_images, height, width, channels = Xs.shape
+    grid_size = math.ceil(math.sqrt(num_images))
+    grid = np.zeros(
+        (
+            grid_size * height + (grid_size - 1) * padding,
+            grid_size * width + (grid_size - 1) * padding,
+            channels,
+        )
+    )
+    low = Xs.min(axis=(1, 2, 3), keepdims=True)
+    span = Xs.max(axis=(1, 2, 3), keepdims=True) - low
+    scaled = np.divide(Xs - low, span, out=np.zeros_like(Xs), where=span > 0) * ubound
+    for index, image in enumerate(scaled):
+        row, col = divmod(index, grid_size)
+        top, left = row * (height + padding), col * (width + padding)
+        grid[top : top + height, left : left + width] = image
+    return grid
+
+
+def plot_class_templates(
+    W: np.ndarray,
+    class_names: Sequence[str],
+    path: PathLike,
+    image_shape: tuple[int, ...] = (32, 32, 3),
+) -> Path:
+    """Show each class's learned linear weights as an image (the course's template picture).
+
+    W: (D, C) weights, D = prod(image_shape) or prod(image_shape) + 1 (a bias row, dropped)
+    class_names: C names, one title per template
+    path: PNG file to write
+    image_shape: (H, W, 3) colour or (H, W) / (H, W, 1) grey shape of one template
+    returns the path written, as a Path
+    """
+    W = np.asarray(W, dtype=np.float64)
+    pixels = math.prod(image_shape)
+    if W.ndim != 2 or W.shape[0] not in (pixels, pixels + 1):
+        raise ValueError(
+            f"W must be (D, C) with D = {pixels} (image_shape {image_shape}) or {pixels + 1} "
+            f"with a bias row, got shape {W.shape}"
+        )
+    if len(class_names) != W.shape[1]:
+        raise ValueError(f"W has {W.shape[1]} classes but {len(class_names)} class_names came")
+    templates = W[:pixels].T.reshape(-1, *image_shape)
+    # One scale for all classes, as in the course, so template contrasts are comparable.
+    low, high = templates.min(), templates.max()
+    templates = 255.0 * (templates - low) / (high - low) if high > low else 0 * templates
+
+    num_classes = W.shape[1]
+    cols = min(num_classes, 5)
+    rows = math.ceil(num_classes / cols)
+    fig = Figure(figsize=(2 * cols, 2.2 * rows))
+    for index, (template, name) in enumerate(zip(templates, class_names, strict=True)):
+        ax = fig.add_subplot(rows, cols, index + 1)
+        _show_image(ax, template)
+        ax.set_title(str(name))
+    return _save(fig, path)
+
+
+def plot_knn_cross_validation(
+    k_to_accuracies: Mapping[int, Sequence[float]], path: PathLike
+) -> Path:
+    """Cross-validation accuracy against k: every fold as a dot, mean with std error bars.
+
+    k_to_accuracies: {k: [accuracy per fold]}, as from model_selection.cross_validate_knn
+    path: PNG file to write
+    returns the path written, as a Path
+    """
+    if not k_to_accuracies or any(len(v) == 0 for v in k_to_accuracies.values()):
+        raise ValueError("k_to_accuracies must map each k to a non-empty list of accuracies")
+    ks = sorted(k_to_accuracies)
+    fig = Figure(figsize=(7, 4.5))
+    ax = fig.add_subplot()
+    for k in ks:
+        ax.scatter([k] * len(k_to_accuracies[k]), k_to_accuracies[k], color="tab:blue", s=12)
+    means = [np.mean(k_to_accuracies[k]) for k in ks]
+    stds = [np.std(k_to_accuracies[k]) for k in ks]
+    ax.errorbar(ks, means, yerr=stds, color="tab:red", capsize=3)
+    ax.set_title("Cross-validation on k")
+    ax.set_xlabel("k")
+    ax.set_ylabel("Cross-validation accuracy")
+    return _save(fig, path)
+
+
+def plot_hyperparameter_search(
+    results: Mapping[tuple[float, float], tuple[float, float]], path: PathLike
+) -> Path:
+    """The course's two scatter plots, training and validation accuracy over (lr, reg), log-log.
+
+    results: {(learning_rate, reg): (train_accuracy, val_accuracy)}, all rates and strengths > 0
+    path: PNG file to write
+    returns the path written, as a Path
+    """
+    if not results:
+        raise ValueError("results is empty; run a hyperparameter search first")
+    pairs = np.array(list(results), dtype=np.float64)
+    if np.any(pairs <= 0):
+        raise ValueError("learning rates and regularisation strengths must be > 0 for log axes")
+    accuracies = np.array(list(results.values()), dtype=np.float64)
+    fig = Figure(figsize=(11, 4.5))
+    for column, title in enumerate(("training accuracy", "validation accuracy")):
+        ax = fig.add_subplot(1, 2, column + 1)
+        points = ax.scatter(
+            pairs[:, 0], pairs[:, 1], s=100, c=accuracies[:, column], cmap="coolwarm"
+        )
+        fig.colorbar(points, ax=ax)
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlabel("learning rate")
+        ax.set_ylabel("regularization strength")
+        ax.set_title(title)
+    fig.tight_layout()
+    return _save(fig, path)
+
+
+def plot_loss_history(loss_history: Sequence[float], path: PathLike) -> Path:
+    """Loss against iteration number.
+
+    loss_history: one loss per iteration, e.g. from LinearClassifier.train
+    path: PNG file to write
+    returns the path written, as a Path
+    """
+    if len(loss_history) == 0:
+        raise ValueError("loss_history is empty; train for at least one iteration")
+    fig = Figure(figsize=(7, 4.5))
+    ax = fig.add_subplot()
+    ax.plot(np.asarray(loss_history, dtype=np.float64))
+    ax.set_xlabel("Iteration number")
+    ax.set_ylabel("Loss value")
+    return _save(fig, path)
+
+
+def plot_first_layer_filters(
+    W: np.ndarray,
+    path: PathLike,
+    image_shape: tuple[int, int, int] = (32, 32, 3),
+    padding: int = 3,
+) -> Path:
+    """First-layer weights as a grid of images (visualize_grid), as in the course notebooks.
+
+    W: (D, H) fully-connected weights with D = prod(image_shape), one image per hidden unit, or
+        (F, C, HH, WW) convolution filters
+    path: PNG file to write
+    image_shape: (H, W, C) of the input images, used for fully-connected weights
+    padding: pixels between filters
+    returns the path written, as a Path
+    """
+    W = np.asarray(W, dtype=np.float64)
+    if W.ndim == 4:
+        filters = W.transpose(0, 2, 3, 1)
+    elif W.ndim == 2 and W.shape[0] == math.prod(image_shape):
+        filters = W.reshape(*image_shape, -1).transpose(3, 0, 1, 2)
+    else:
+        raise ValueError(
+            f"W must be (D, H) with D = {math.prod(image_shape)} (image_shape {image_shape}) "
+            f"or (F, C, HH, WW) filters, got shape {W.shape}"
+        )
+    grid = visualize_grid(filters, padding=padding).astype(np.uint8)
+    fig = Figure(figsize=(6, 6))
+    ax = fig.add_subplot()
+    _show_image(ax, grid)
+    return _save(fig, path)
+
+
+def _show_image(ax: Axes, image: np.ndarray) -> None:
+    """imshow a 0-255 image, grey when it has one channel, without axes."""
+    if image.ndim == 3 and image.shape[2] == 1:
+        image = image[:, :, 0]
+    if image.ndim == 2:
+        ax.imshow(image, cmap="gray", vmin=0, vmax=255)
+    else:
+        ax.imshow(image.astype(np.uint8))
+    ax.axis("off")
+
+
+def _save(fig: Figure, path: PathLike) -> Path:
+    """Render fig with Agg into a PNG at path, creating parent directories."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    FigureCanvasAgg(fig)
+    fig.savefig(path, format="png")
+    return path

@@ -1,0 +1,74 @@
+"""The command line end to end: train writes a complete run folder, evaluate reproduces it."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from tinyvision.cli import main
+
+RUN_FILES = {"config.json", "metrics.json", "history.json", "model.npz", "loss.png"}
+
+
+def _train(tmp_path, *options):
+    out = tmp_path / "run"
+    code = main(["--quiet", "train", *options, "--out", str(out)])
+    assert code == 0
+    return out
+
+
+def test_default_train_writes_run_folder_and_evaluate_reproduces_it(tmp_path, capsys):
+    out = _train(tmp_path)
+    assert RUN_FILES <= {p.name for p in out.iterdir()}
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert {"train_acc", "val_acc", "test_acc", "seconds", "model", "dataset"} <= set(metrics)
+    assert metrics["model"] == "softmax" and metrics["dataset"] == "digits"
+    # Ten balanced classes: chance is 0.1; a working softmax on the digits is far above it.
+    assert metrics["test_acc"] > 0.85
+    printed = capsys.readouterr().out
+    assert "test accuracy" in printed and str(out) in printed
+
+    assert main(["--quiet", "evaluate", str(out)]) == 0
+    assert "reproduced exactly" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    "options, minimum",
+    [
+        (["--model", "svm"], 0.85),
+        (["--model", "knn"], 0.9),
+        (["--model", "two-layer", "--epochs", "10"], 0.85),
+        (["--model", "fc", "--epochs", "5", "--hidden-dims", "32,32"], 0.85),
+        (["--model", "two-layer", "--dataset", "spiral"], 0.9),
+    ],
+)
+def test_each_model_trains_and_reloads(tmp_path, capsys, options, minimum):
+    out = _train(tmp_path, *options)
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["test_acc"] >= minimum
+    assert main(["--quiet", "evaluate", str(out)]) == 0
+
+
+def test_bad_option_values_are_reported_without_a_traceback(tmp_path, capsys):
+    assert main(["train", "--epochs", "0", "--out", str(tmp_path / "r")]) == 2
+    assert "epochs must be at least 1" in capsys.readouterr().err
+
+
+def test_evaluate_on_a_missing_folder_says_what_is_missing(tmp_path, capsys):
+    assert main(["evaluate", str(tmp_path / "nowhere")]) == 2
+    assert "config.json" in capsys.readouterr().err
+
+
+def test_gradcheck_passes_for_affine_and_relu(capsys):
+    assert main(["gradcheck", "affine", "relu"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 1 + 3 + 1 and all(line.endswith("ok") for line in lines[1:])
+
+
+def test_module_entry_point_prints_help():
+    result = subprocess.run(
+        [sys.executable, "-m", "tinyvision", "--help"], capture_output=True, text=True, check=True
+    )
+    for command in ("train", "evaluate", "data", "gradcheck"):
+        assert command in result.stdout

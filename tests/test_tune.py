@@ -1,0 +1,98 @@
+"""`tinyvision tune`: searches keep the best model by validation accuracy and write a run folder."""
+
+import json
+
+import pytest
+
+from tinyvision.cli import main
+
+
+def test_grid_search_keeps_the_best_pair_and_evaluate_reproduces_it(tmp_path, capsys):
+    out = tmp_path / "tune"
+    args = [
+        "--quiet",
+        "tune",
+        "--model",
+        "softmax",
+        "--epochs",
+        "5",
+        "--learning-rates",
+        "1e-3,0.5",
+        "--regs",
+        "1e-4,1e-2",
+        "--out",
+        str(out),
+    ]
+    assert main(args) == 0
+    record = json.loads((out / "search.json").read_text())
+    assert len(record["results"]) == 4
+    best = max(record["results"], key=lambda row: row["val_acc"])
+    assert record["best_val_acc"] == best["val_acc"]
+    assert record["best_learning_rate"] == best["learning_rate"]
+    # The tiny learning rate barely moves the weights in 5 epochs; the search must see that.
+    assert record["best_learning_rate"] == 0.5
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["val_acc"] == pytest.approx(record["best_val_acc"])
+    config = json.loads((out / "config.json").read_text())
+    assert (config["learning_rate"], config["reg"]) == (0.5, record["best_reg"])
+    assert (out / "search.png").read_bytes().startswith(b"\x89PNG")
+    capsys.readouterr()
+    assert main(["--quiet", "evaluate", str(out)]) == 0
+
+
+def test_random_search_draws_log_uniform_pairs_inside_the_bounds(tmp_path):
+    out = tmp_path / "tune"
+    args = [
+        "--quiet",
+        "tune",
+        "--model",
+        "svm",
+        "--epochs",
+        "2",
+        "--search",
+        "random",
+        "--learning-rates",
+        "1e-3,1",
+        "--regs",
+        "1e-5,1e-1",
+        "--num-samples",
+        "3",
+        "--out",
+        str(out),
+    ]
+    assert main(args) == 0
+    rows = json.loads((out / "search.json").read_text())["results"]
+    assert len(rows) == 3
+    assert all(1e-3 <= r["learning_rate"] <= 1 and 1e-5 <= r["reg"] <= 1e-1 for r in rows)
+
+
+def test_knn_cross_validation_picks_the_k_with_best_mean_accuracy(tmp_path):
+    out = tmp_path / "tune"
+    assert (
+        main(
+            [
+                "--quiet",
+                "tune",
+                "--model",
+                "knn",
+                "--k-choices",
+                "1,5,200",
+                "--num-folds",
+                "3",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
+    record = json.loads((out / "search.json").read_text())
+    means = {int(k): sum(v) / len(v) for k, v in record["k_to_accuracies"].items()}
+    assert all(len(v) == 3 for v in record["k_to_accuracies"].values())
+    assert record["best_k"] == max(means, key=means.get)
+    assert json.loads((out / "config.json").read_text())["k"] == record["best_k"]
+    assert (out / "knn_cross_validation.png").is_file()
+
+
+def test_rate_search_without_values_says_what_to_pass(tmp_path, capsys):
+    assert main(["tune", "--model", "svm", "--out", str(tmp_path / "t")]) == 2
+    assert "--learning-rates" in capsys.readouterr().err
