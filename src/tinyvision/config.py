@@ -13,7 +13,7 @@ from typing import Any
 
 __all__ = ["DATASETS", "DEFAULTS", "MODELS", "TrainConfig", "resolve_config"]
 
-MODELS = ("softmax", "svm", "knn", "two-layer", "fc")
+MODELS = ("softmax", "svm", "knn", "two-layer", "fc", "cnn", "convnet")
 DATASETS = ("digits", "spiral", "cifar10")
 FEATURES = ("hog", "hsv")
 
@@ -31,10 +31,16 @@ _COMMON: dict[str, Any] = {
     "dropout": 1.0,
     "k": 1,
     "metric": "l2",
+    "num_filters": 32,
+    "filter_size": 7,
+    "channels": (32, 64, 128),
+    "blocks_per_stage": 2,
+    "residual": False,
+    "augment": False,
 }
 DEFAULTS: dict[tuple[str, str], dict[str, Any]] = {
-    ("softmax", "digits"): {"epochs": 30, "batch_size": 200, "learning_rate": 0.5, "reg": 1e-4},
-    ("svm", "digits"): {"epochs": 30, "batch_size": 200, "learning_rate": 0.1, "reg": 1e-4},
+    ("softmax", "digits"): {"epochs": 100, "batch_size": 200, "learning_rate": 1.0, "reg": 1e-4},
+    ("svm", "digits"): {"epochs": 100, "batch_size": 200, "learning_rate": 0.3, "reg": 1e-4},
     ("knn", "digits"): {"k": 1},
     ("two-layer", "digits"): {
         "epochs": 30,
@@ -73,6 +79,49 @@ DEFAULTS: dict[tuple[str, str], dict[str, Any]] = {
     ("softmax", "cifar10"): {"epochs": 8, "batch_size": 200, "learning_rate": 1e-7, "reg": 2.5e4},
     ("svm", "cifar10"): {"epochs": 8, "batch_size": 200, "learning_rate": 1e-7, "reg": 2.5e4},
     ("knn", "cifar10"): {"k": 10},
+    ("cnn", "digits"): {
+        "epochs": 10,
+        "batch_size": 50,
+        "update_rule": "adam",
+        "learning_rate": 1e-3,
+        "reg": 1e-3,
+        "num_filters": 16,
+        "filter_size": 3,
+        "hidden_dims": (100,),
+        "weight_init": "kaiming",
+    },
+    ("cnn", "cifar10"): {
+        "epochs": 5,
+        "batch_size": 50,
+        "update_rule": "adam",
+        "learning_rate": 1e-3,
+        "reg": 1e-3,
+        "lr_decay": 0.9,
+        "num_filters": 64,
+        "filter_size": 5,
+        "hidden_dims": (500,),
+        "weight_init": "kaiming",
+    },
+    ("convnet", "digits"): {
+        "epochs": 10,
+        "batch_size": 50,
+        "update_rule": "adam",
+        "learning_rate": 3e-3,
+        "reg": 1e-4,
+        "channels": (16, 32),
+        "blocks_per_stage": 1,
+    },
+    ("convnet", "cifar10"): {
+        "epochs": 30,
+        "batch_size": 50,
+        "update_rule": "adam",
+        "learning_rate": 1e-3,
+        "reg": 5e-4,
+        "lr_decay": 0.92,
+        "channels": (32, 64, 128),
+        "blocks_per_stage": 2,
+        "augment": True,
+    },
     ("two-layer", "cifar10"): {
         "epochs": 10,
         "batch_size": 200,
@@ -117,6 +166,12 @@ class TrainConfig:
     dropout: float | None = None
     k: int | None = None
     metric: str | None = None
+    num_filters: int | None = None
+    filter_size: int | None = None
+    channels: tuple[int, ...] | None = None
+    blocks_per_stage: int | None = None
+    residual: bool | None = None
+    augment: bool | None = None
     num_training: int | None = None
     dtype: str = "float32"
     seed: int = 0
@@ -132,6 +187,8 @@ class TrainConfig:
         config.features = tuple(config.features)
         if config.hidden_dims is not None:
             config.hidden_dims = tuple(config.hidden_dims)
+        if config.channels is not None:
+            config.channels = tuple(config.channels)
         return config
 
 
@@ -160,6 +217,8 @@ def resolve_config(config: TrainConfig) -> TrainConfig:
             setattr(resolved, name, value)
     if resolved.hidden_dims is not None:
         resolved.hidden_dims = tuple(resolved.hidden_dims)
+    if resolved.channels is not None:
+        resolved.channels = tuple(resolved.channels)
     for name in ("epochs", "batch_size", "k"):
         if getattr(resolved, name) < 1:
             raise ValueError(f"{name} must be at least 1, got {getattr(resolved, name)}")

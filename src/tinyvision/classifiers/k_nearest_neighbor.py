@@ -115,8 +115,7 @@ class KNearestNeighbor:
             raise ValueError(f"chunk_size must be a positive number of rows, got {chunk_size}")
         neighbours = np.empty((len(X), k), dtype=np.int64)
         for start in range(0, len(X), chunk_size):
-            # Squared L2 ranks neighbours the same as L2 and saves a sqrt per distance.
-            dists = self._distance_block(X[start : start + chunk_size], squared=True)
+            dists = self._ranking_block(X[start : start + chunk_size])
             if k < num_train:
                 nearest = np.argpartition(dists, k - 1, axis=1)[:, :k]
             else:
@@ -205,8 +204,8 @@ class KNearestNeighbor:
         # argmax returns the first maximum, i.e. the smallest label among equally voted ones.
         return np.argmax(counts, axis=1).astype(np.int64)
 
-    def _distance_block(self, X: np.ndarray, squared: bool = False) -> np.ndarray:
-        """Vectorised distances from the rows of X to every training point (squared: L2^2)."""
+    def _distance_block(self, X: np.ndarray) -> np.ndarray:
+        """Vectorised distances from the rows of X to every training point."""
         if self.metric == "l2":
             sq = X @ self.X_train.T
             sq *= -2
@@ -214,7 +213,19 @@ class KNearestNeighbor:
             sq += self._train_sq_norms[None, :]
             # Cancellation in ||a||^2 + ||b||^2 - 2ab can leave tiny negatives for equal points.
             np.maximum(sq, 0, out=sq)
-            return sq if squared else np.sqrt(sq, out=sq)
+            return np.sqrt(sq, out=sq)
+        return self._l1_block(X)
+
+    def _ranking_block(self, X: np.ndarray) -> np.ndarray:
+        """Values that order the training points of each row of X as their distances do.
+
+        For L2 that is ||b||^2 - 2ab: the test point's own ||a||^2 shifts a whole row equally,
+        and the square root keeps the order, so both are skipped on the largest matrix here.
+        """
+        if self.metric == "l2":
+            scores = (X * X.dtype.type(-2)) @ self.X_train.T
+            scores += self._train_sq_norms[None, :]
+            return scores
         return self._l1_block(X)
 
     def _l1_block(self, X: np.ndarray) -> np.ndarray:
