@@ -28,7 +28,7 @@ import logging
 import math
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 from tqdm.auto import tqdm
@@ -137,15 +137,24 @@ class Solver:
     replacement), but from the Solver's own Generator ``self.rng``. A resumed run restores that
     Generator, numpy's legacy global RNG and the loaders' ``rng`` Generators from the
     checkpoint (overriding seed), so it ends with the same parameters as an uninterrupted run.
+
+    Subclasses (e.g. `tinyvision.captioning_solver.CaptioningSolver`) reuse this loop by
+    overriding the data hooks: ``defaults`` (accepted keyword arguments), ``metric_name``,
+    `_check_model_and_data`, `iterations_per_epoch`, `_sample_batch` and `_scores`.
     """
 
+    defaults: ClassVar[dict[str, Any]] = _DEFAULTS
+    # Name of the validation metric in log messages; "acc" gives the course's messages.
+    metric_name: ClassVar[str] = "acc"
+
     def __init__(self, model: Any, data: Mapping[str, Any], **kwargs: Any) -> None:
-        unknown = sorted(set(kwargs) - set(_DEFAULTS))
+        unknown = sorted(set(kwargs) - set(self.defaults))
         if unknown:
             raise ValueError(
-                f"Unrecognized arguments {', '.join(unknown)}; Solver accepts {sorted(_DEFAULTS)}"
+                f"Unrecognized arguments {', '.join(unknown)}; "
+                f"{type(self).__name__} accepts {sorted(self.defaults)}"
             )
-        for name, default in _DEFAULTS.items():
+        for name, default in self.defaults.items():
             setattr(self, name, kwargs.get(name, default))
         self.optim_config = dict(self.optim_config or {})
         self.update_rule = optim.get_update_rule(self.update_rule)
@@ -299,8 +308,7 @@ class Solver:
         Don't call this manually.
         """
         if batch is None:
-            batch_mask = self.rng.choice(len(self.X_train), self.batch_size)
-            X_batch, y_batch = self.X_train[batch_mask], self.y_train[batch_mask]
+            X_batch, y_batch = self._sample_batch()
         else:
             X_batch, y_batch = batch["image"], batch["label"]
         loss, grads = self.model.loss(X_batch, y_batch)
@@ -314,6 +322,11 @@ class Solver:
             self.model.params[p] = next_w
             self.optim_configs[p] = next_config
         self.iteration += 1
+
+    def _sample_batch(self) -> tuple[Any, Any]:
+        """The inputs and targets of one update, drawn with self.rng (a subclass hook)."""
+        batch_mask = self.rng.choice(len(self.X_train), self.batch_size)
+        return self.X_train[batch_mask], self.y_train[batch_mask]
 
     def _diverged(self, loss: float) -> None:
         self.model.params = copy.deepcopy(self.best_params)
@@ -367,8 +380,9 @@ class Solver:
             raise ValueError("check_accuracy got a loader that yielded no examples")
         return correct / seen
 
-    def _evaluate(self) -> bool:
-        """Check train and val accuracy, record them and the best params; True if improved."""
+    def _scores(self) -> tuple[float, float]:
+        """Train and val accuracy: the metric _evaluate tracks (a subclass hook; higher is
+        better)."""
         if self.train_loader is not None:
             train_acc = self.check_accuracy(self.train_loader, num_samples=self.num_train_samples)
             val_acc = self.check_accuracy(self.val_loader, num_samples=self.num_val_samples)
@@ -377,13 +391,18 @@ class Solver:
                 self.X_train, self.y_train, num_samples=self.num_train_samples
             )
             val_acc = self.check_accuracy(self.X_val, self.y_val, num_samples=self.num_val_samples)
+        return train_acc, val_acc
+
+    def _evaluate(self) -> bool:
+        """Check the train and val metric, record them and the best params; True if improved."""
+        train_acc, val_acc = self._scores()
         self.train_acc_history.append(train_acc)
         self.val_acc_history.append(val_acc)
         self.acc_iterations.append(self.iteration)
         if self.verbose:
             tqdm.write(
                 f"(Epoch {self.epoch} / {self.num_epochs}) "
-                f"train acc: {train_acc:f}; val_acc: {val_acc:f}"
+                f"train {self.metric_name}: {train_acc:f}; val_{self.metric_name}: {val_acc:f}"
             )
         if val_acc <= self.best_val_acc:
             return False

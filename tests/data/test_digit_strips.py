@@ -1,11 +1,21 @@
 """Tests for the digit-strips captioning dataset: layout, vocabulary, captions that name the
-digits shown, fixed held-out splits, reproducibility, features, and argument errors."""
+digits shown, fixed held-out splits, reproducibility, features (a fixed map of digit-model
+scores, the digit model fitted on training digits only), and argument errors."""
 
 import numpy as np
 import pytest
 from sklearn.datasets import load_digits
 
-from tinyvision.data.digit_strips import CAPTION_LENGTH, MAX_DIGITS, load_digit_strips
+from tinyvision.data.digit_strips import (
+    CAPTION_LENGTH,
+    MAX_DIGITS,
+    _conv_features,
+    _ridge_fit,
+    _ridge_scores,
+    _split_pools,
+    digit_scores,
+    load_digit_strips,
+)
 
 DIGIT_WORDS = "zero one two three four five six seven eight nine".split()
 
@@ -86,21 +96,41 @@ def test_reproducible_and_splits_fixed_when_sizes_change(data):
     assert not np.array_equal(other["train_captions"], data["train_captions"])
 
 
-def test_features_are_one_fixed_linear_map_of_the_pixels():
-    wide = load_digit_strips(num_train=600, num_val=80, num_test=0, seed=2, feature_dim=400)
-    flat_train = wide["train_images"].reshape(600, -1).astype(np.float64)
-    flat_val = wide["val_images"].reshape(80, -1).astype(np.float64)
-    # Fit the map on training strips; check it on val strips whose lit pixels were all lit
-    # somewhere in training (the fit knows nothing about the others).
-    projection, *_ = np.linalg.lstsq(flat_train, wide["train_features"], rcond=None)
-    seen = np.abs(flat_train).sum(axis=0) > 0
-    covered = ~np.any(flat_val[:, ~seen] != 0, axis=1)
-    assert covered.sum() > 40
-    predicted = flat_val[covered] @ projection
-    np.testing.assert_allclose(predicted, wide["val_features"][covered], atol=1e-4)
-    # feature_dim >= 320 keeps every pixel: the strip comes back from its features.
-    recovered = wide["val_features"][covered].astype(np.float64) @ np.linalg.pinv(projection)
-    np.testing.assert_allclose(recovered[:, seen], flat_val[covered][:, seen], atol=1e-3)
+def _slot_scores(data, split):
+    """The (N, 50) digit-model scores of each slot of a split's strips, zeros for blanks."""
+    sources = data[f"{split}_source_idxs"]
+    scores = digit_scores()[np.maximum(sources, 0)] * (sources >= 0)[:, :, None]
+    return scores.reshape(len(sources), -1).astype(np.float64)
+
+
+def test_features_are_one_fixed_linear_map_of_the_slot_scores():
+    wide = load_digit_strips(num_train=300, num_val=80, num_test=0, seed=2, feature_dim=60)
+    scores_train, scores_val = _slot_scores(wide, "train"), _slot_scores(wide, "val")
+    # Fit the map on training strips; it must predict the val strips' features exactly.
+    projection, *_ = np.linalg.lstsq(scores_train, wide["train_features"], rcond=None)
+    np.testing.assert_allclose(scores_val @ projection, wide["val_features"], atol=1e-4)
+    # feature_dim >= 50 keeps every slot's scores: they come back from the features.
+    recovered = wide["val_features"].astype(np.float64) @ np.linalg.pinv(projection)
+    np.testing.assert_allclose(recovered, scores_val, atol=1e-3)
+    # A feature has about unit variance.
+    assert 0.3 < wide["train_features"].std() < 3
+
+
+def test_digit_model_recognises_held_out_handwriting(sklearn_digits):
+    scores = digit_scores()
+    assert scores.shape == (1797, 10) and scores.dtype == np.float32
+    train_pool, val_pool, test_pool = _split_pools(sklearn_digits.target)
+    correct = scores.argmax(axis=1) == sklearn_digits.target
+    assert correct[val_pool].mean() > 0.97
+    assert correct[test_pool].mean() > 0.97
+    # Training digits are scored out of fold: not memorised, about as accurate as held-out.
+    assert 0.95 < correct[train_pool].mean() < 1.0
+    # Held-out scores come from the model fitted on the training pool alone: refitting it
+    # by hand on those digits gives the same scores.
+    weights = _ridge_fit(_conv_features(sklearn_digits.images / 16.0)[train_pool],
+                         sklearn_digits.target[train_pool])  # fmt: skip
+    refit = _ridge_scores(_conv_features(sklearn_digits.images[test_pool] / 16.0), weights)
+    np.testing.assert_allclose(refit, scores[test_pool], rtol=1e-4, atol=1e-4)
 
 
 def test_empty_val_and_test_splits_are_allowed():

@@ -12,6 +12,18 @@ from typing import Any
 
 import numpy as np
 
+from tinyvision.classifiers.captioning_common import (
+    BeamStep,
+    GreedyStep,
+    SpecialTokens,
+    beam_search_captions,
+    check_captions,
+    check_features,
+    check_positive_int,
+    greedy_decode,
+    next_word_log_probs,
+    special_tokens,
+)
 from tinyvision.layers.affine import affine_backward, affine_forward
 from tinyvision.layers.recurrent import (
     lstm_backward,
@@ -26,12 +38,11 @@ from tinyvision.layers.recurrent import (
     word_embedding_backward,
     word_embedding_forward,
 )
-from tinyvision.validation import check_float_array, check_same_length
+from tinyvision.validation import check_same_length
 
 __all__ = ["CaptioningRNN"]
 
 _CELL_TYPES = ("rnn", "lstm")
-_SPECIAL_TOKENS = ("<NULL>", "<START>", "<END>")
 
 
 class CaptioningRNN:
@@ -65,35 +76,21 @@ class CaptioningRNN:
         """
         if cell_type not in _CELL_TYPES:
             raise ValueError(f"cell_type must be 'rnn' or 'lstm', got {cell_type!r}")
-        missing = [token for token in _SPECIAL_TOKENS if token not in word_to_idx]
-        if missing:
-            raise ValueError(
-                f"word_to_idx lacks the special token(s) {missing}; a captioning vocabulary "
-                f"needs {list(_SPECIAL_TOKENS)} (as in the course's coco2014_vocab.json)"
-            )
+        tokens = special_tokens(word_to_idx, " (as in the course's coco2014_vocab.json)")
         vocab_size = len(word_to_idx)
-        indices = sorted(int(i) for i in word_to_idx.values())
-        if indices != list(range(vocab_size)):
-            raise ValueError(
-                f"word_to_idx must map its {vocab_size} words to the distinct indices "
-                f"0..{vocab_size - 1}; got indices from {indices[0]} to {indices[-1]}"
-            )
         for name, value in (
             ("input_dim", input_dim),
             ("wordvec_dim", wordvec_dim),
             ("hidden_dim", hidden_dim),
         ):
-            if int(value) != value or value < 1:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+            check_positive_int(value, name)
 
         self.cell_type = cell_type
         self.dtype = dtype
         self.word_to_idx = dict(word_to_idx)
         self.idx_to_word = {i: w for w, i in self.word_to_idx.items()}
         self.params: dict[str, np.ndarray] = {}
-        self._null = int(word_to_idx["<NULL>"])
-        self._start = int(word_to_idx["<START>"])
-        self._end = int(word_to_idx["<END>"])
+        self._null, self._start, self._end = tokens
 
         rng = np.random.default_rng(seed)
         gates = 4 if cell_type == "lstm" else 1
@@ -112,37 +109,10 @@ class CaptioningRNN:
         for name, value in self.params.items():
             self.params[name] = value.astype(self.dtype)
 
-    # ------------------------------------------------------------------------- validation
-
-    def _check_features(self, features: np.ndarray) -> np.ndarray:
-        features = check_float_array(features, "features", 2)
-        input_dim = self.params["W_proj"].shape[0]
-        if features.shape[0] == 0:
-            raise ValueError("features is an empty batch; pass at least one feature vector")
-        if features.shape[1] != input_dim:
-            raise ValueError(
-                f"features must have shape (N, {input_dim}) for this model, got "
-                f"{features.shape}; pass features of the input_dim the model was built with"
-            )
-        return features.astype(self.dtype, copy=False)
-
-    def _check_captions(self, captions: np.ndarray) -> np.ndarray:
-        captions = np.asarray(captions)
-        if captions.ndim != 2 or captions.shape[1] < 2:
-            raise ValueError(
-                "captions must have shape (N, T) with T >= 2 (<START> plus at least one "
-                f"word), got shape {captions.shape}"
-            )
-        if not np.issubdtype(captions.dtype, np.integer):
-            raise ValueError(f"captions must hold integer word ids, got dtype {captions.dtype}")
-        vocab_size = self.params["W_embed"].shape[0]
-        if captions.size and (captions.min() < 0 or captions.max() >= vocab_size):
-            bad = captions.min() if captions.min() < 0 else captions.max()
-            raise ValueError(
-                f"captions holds the word id {bad}, outside the vocabulary [0, {vocab_size}); "
-                "encode captions with the word_to_idx the model was built with"
-            )
-        return captions
+    @property
+    def _tokens(self) -> SpecialTokens:
+        """The special-token ids in the form the shared decoding helpers take."""
+        return SpecialTokens(self._null, self._start, self._end)
 
     # ------------------------------------------------------------------------------- loss
 
@@ -158,8 +128,8 @@ class CaptioningRNN:
         captions: (N, T) integer word ids, each row starting with <START>
         returns loss (float) and grads, a dict with the gradient of every entry of self.params
         """
-        features = self._check_features(features)
-        captions = self._check_captions(captions)
+        features = check_features(features, self.params["W_proj"].shape[0], self.dtype)
+        captions = check_captions(captions, self.params["W_embed"].shape[0])
         check_same_length(features, captions, "features", "captions")
         p = self.params
         captions_in, captions_out = captions[:, :-1], captions[:, 1:]
@@ -192,11 +162,7 @@ class CaptioningRNN:
             h, c, _ = lstm_step_forward(x, h, c, p["Wx"], p["Wh"], p["b"])
         else:
             h, _ = rnn_step_forward(x, h, p["Wx"], p["Wh"], p["b"])
-        scores = h @ p["W_vocab"] + p["b_vocab"]
-        shifted = scores - scores.max(axis=1, keepdims=True)
-        log_probs = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
-        # <NULL> and <START> are never training targets, so they are never valid next words.
-        log_probs[:, [self._null, self._start]] = -np.inf
+        log_probs = next_word_log_probs(h @ p["W_vocab"] + p["b_vocab"], self._tokens)
         return log_probs, h, c
 
     def sample(self, features: np.ndarray, max_length: int = 30, beam_size: int = 1) -> np.ndarray:
@@ -220,61 +186,38 @@ class CaptioningRNN:
         beam_size: number of beams; 1 means greedy
         returns captions, an (N, max_length) int64 array of word ids
         """
-        features = self._check_features(features)
-        if int(max_length) != max_length or max_length < 1:
-            raise ValueError(f"max_length must be a positive integer, got {max_length!r}")
-        if int(beam_size) != beam_size or beam_size < 1:
-            raise ValueError(f"beam_size must be a positive integer, got {beam_size!r}")
+        features = check_features(features, self.params["W_proj"].shape[0], self.dtype)
+        check_positive_int(max_length, "max_length")
+        check_positive_int(beam_size, "beam_size")
         h0, _ = affine_forward(features, self.params["W_proj"], self.params["b_proj"])
         if beam_size == 1:
-            return self._greedy(h0, int(max_length))
-        captions = np.full((len(features), int(max_length)), self._null, dtype=np.int64)
-        for n in range(len(features)):
-            best = self._beam_search(h0[n], int(max_length), int(beam_size))
-            captions[n, : len(best)] = best
-        return captions
+            return greedy_decode(self._greedy_step(h0), len(h0), int(max_length), self._tokens)
+        return beam_search_captions(
+            lambda n: self._beam_step(h0[n]), len(h0), int(max_length), int(beam_size), self._tokens
+        )
 
-    def _greedy(self, h0: np.ndarray, max_length: int) -> np.ndarray:
-        N = h0.shape[0]
-        captions = np.full((N, max_length), self._null, dtype=np.int64)
-        words = np.full(N, self._start, dtype=np.int64)
-        alive = np.ones(N, dtype=bool)
+    def _greedy_step(self, h0: np.ndarray) -> GreedyStep:
+        """Step function for greedy_decode from the initial hidden states h0 (N, H).
+
+        Every row is advanced (finished ones on <NULL>) so the batch keeps its shape; only the
+        requested rows' log-probabilities are returned.
+        """
         h, c = h0, np.zeros_like(h0)
-        for t in range(max_length):
-            log_probs, h, c = self._step(words, h, c)
-            words = log_probs.argmax(axis=1)
-            captions[alive, t] = words[alive]
-            alive &= words != self._end
-            if not alive.any():
-                break
-        return captions
 
-    def _beam_search(self, h0: np.ndarray, max_length: int, beam_size: int) -> list[int]:
-        """Best caption (as a word list) for one image's initial hidden state h0 (H,)."""
-        tokens = np.empty((1, 0), dtype=np.int64)
-        scores = np.zeros(1)
+        def step(prefixes: np.ndarray, rows: np.ndarray) -> np.ndarray:
+            nonlocal h, c
+            log_probs, h, c = self._step(prefixes[:, -1], h, c)
+            return log_probs[rows]
+
+        return step
+
+    def _beam_step(self, h0: np.ndarray) -> BeamStep:
+        """Step function for beam_search from one image's initial hidden state h0 (H,)."""
         h, c = h0[None], np.zeros_like(h0[None])
-        words = np.array([self._start])
-        finished: list[tuple[float, list[int]]] = []
-        for _ in range(max_length):
-            log_probs, h, c = self._step(words, h, c)
-            vocab_size = log_probs.shape[1]
-            candidates = (scores[:, None] + log_probs).ravel()
-            order = np.argsort(-candidates, kind="stable")
-            is_end = order % vocab_size == self._end
-            for flat in order[:beam_size][is_end[:beam_size]]:
-                beam = flat // vocab_size
-                finished.append((float(candidates[flat]), [*tokens[beam].tolist(), self._end]))
-            keep = order[~is_end][:beam_size]
-            keep = keep[np.isfinite(candidates[keep])]
-            if len(keep) == 0:
-                break
-            beams, words = keep // vocab_size, keep % vocab_size
-            tokens = np.concatenate([tokens[beams], words[:, None]], axis=1)
-            scores, h, c = candidates[keep], h[beams], c[beams]
-            if finished and max(s for s, _ in finished) >= scores.max():
-                break
-        else:
-            finished.extend((float(s), t.tolist()) for s, t in zip(scores, tokens, strict=True))
-        # max() keeps the first of equal scores, so ties go to the caption found earliest.
-        return max(finished, key=lambda item: item[0])[1]
+
+        def step(prefixes: np.ndarray, parents: np.ndarray) -> np.ndarray:
+            nonlocal h, c
+            log_probs, h, c = self._step(prefixes[:, -1], h[parents], c[parents])
+            return log_probs
+
+        return step

@@ -18,6 +18,18 @@ from typing import Any
 
 import numpy as np
 
+from tinyvision.classifiers.captioning_common import (
+    BeamStep,
+    GreedyStep,
+    SpecialTokens,
+    beam_search_captions,
+    check_captions,
+    check_features,
+    check_positive_int,
+    greedy_decode,
+    next_word_log_probs,
+    special_tokens,
+)
 from tinyvision.layers.affine import affine_backward, affine_forward
 from tinyvision.layers.recurrent import (
     temporal_affine_backward,
@@ -27,11 +39,10 @@ from tinyvision.layers.recurrent import (
     word_embedding_forward,
 )
 from tinyvision.transformer_layers import PositionalEncoding, TransformerDecoderLayer
-from tinyvision.validation import check_float_array, check_same_length
+from tinyvision.validation import check_same_length
 
 __all__ = ["CaptioningTransformer"]
 
-_SPECIAL_TOKENS = ("<NULL>", "<START>", "<END>")
 # The course's decoder layer default; it lets weights trained in the PyTorch track load here.
 DEFAULT_DIM_FEEDFORWARD = 2048
 # Spacing of the fixed dropout seeds of consecutive modules (each uses at most 6 sites).
@@ -83,19 +94,8 @@ class CaptioningTransformer:
         dtype: float dtype of the parameters (np.float32 to train, np.float64 to grad-check)
         seed: seed of the weight initialisation and of the dropout masks; None for fresh entropy
         """
-        missing = [token for token in _SPECIAL_TOKENS if token not in word_to_idx]
-        if missing:
-            raise ValueError(
-                f"word_to_idx lacks the special token(s) {missing}; a captioning vocabulary "
-                f"needs {list(_SPECIAL_TOKENS)}"
-            )
+        tokens = special_tokens(word_to_idx)
         vocab_size = len(word_to_idx)
-        indices = sorted(int(i) for i in word_to_idx.values())
-        if indices != list(range(vocab_size)):
-            raise ValueError(
-                f"word_to_idx must map its {vocab_size} words to the distinct indices "
-                f"0..{vocab_size - 1}; got indices from {indices[0]} to {indices[-1]}"
-            )
         if dim_feedforward is None:
             dim_feedforward = DEFAULT_DIM_FEEDFORWARD
         for name, value in (
@@ -106,8 +106,7 @@ class CaptioningTransformer:
             ("max_length", max_length),
             ("dim_feedforward", dim_feedforward),
         ):
-            if int(value) != value or value < 1:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+            check_positive_int(value, name)
         if wordvec_dim % num_heads != 0 or wordvec_dim % 2 != 0:
             raise ValueError(
                 f"wordvec_dim ({wordvec_dim}) must be even and a multiple of num_heads "
@@ -122,9 +121,7 @@ class CaptioningTransformer:
         self.num_layers = int(num_layers)
         self.mode = "train"
         self.dropout_seed: int | None = None
-        self._null = int(word_to_idx["<NULL>"])
-        self._start = int(word_to_idx["<START>"])
-        self._end = int(word_to_idx["<END>"])
+        self._null, self._start, self._end = tokens
         self._rng = np.random.default_rng(seed)
 
         self.positional_encoding = PositionalEncoding(
@@ -182,42 +179,10 @@ class CaptioningTransformer:
             module.mode = mode
             module.seed = None if base is None else base + _SEED_STRIDE * k
 
-    # ------------------------------------------------------------------------- validation
-
-    def _check_features(self, features: np.ndarray) -> np.ndarray:
-        features = check_float_array(features, "features", 2)
-        input_dim = self.params["W_proj"].shape[0]
-        if features.shape[0] == 0:
-            raise ValueError("features is an empty batch; pass at least one feature vector")
-        if features.shape[1] != input_dim:
-            raise ValueError(
-                f"features must have shape (N, {input_dim}) for this model, got "
-                f"{features.shape}; pass features of the input_dim the model was built with"
-            )
-        return features.astype(self.dtype, copy=False)
-
-    def _check_captions(self, captions: np.ndarray) -> np.ndarray:
-        captions = np.asarray(captions)
-        if captions.ndim != 2 or captions.shape[1] < 2:
-            raise ValueError(
-                "captions must have shape (N, T) with T >= 2 (<START> plus at least one "
-                f"word), got shape {captions.shape}"
-            )
-        if not np.issubdtype(captions.dtype, np.integer):
-            raise ValueError(f"captions must hold integer word ids, got dtype {captions.dtype}")
-        if captions.shape[1] - 1 > self.max_length:
-            raise ValueError(
-                f"captions of length {captions.shape[1]} feed {captions.shape[1] - 1} positions "
-                f"but the model handles at most max_length={self.max_length}; build the model "
-                "with a larger max_length or shorten the captions"
-            )
-        if captions.size and (captions.min() < 0 or captions.max() >= self.vocab_size):
-            bad = captions.min() if captions.min() < 0 else captions.max()
-            raise ValueError(
-                f"captions holds the word id {bad}, outside the vocabulary "
-                f"[0, {self.vocab_size}); encode captions with the model's word_to_idx"
-            )
-        return captions
+    @property
+    def _tokens(self) -> SpecialTokens:
+        """The special-token ids in the form the shared decoding helpers take."""
+        return SpecialTokens(self._null, self._start, self._end)
 
     # ------------------------------------------------------------------------------- loss
 
@@ -252,8 +217,13 @@ class CaptioningTransformer:
         captions: (N, T) integer word ids, each row starting with <START>, T - 1 <= max_length
         returns loss (float) and grads, a dict with the gradient of every entry of self.params
         """
-        features = self._check_features(features)
-        captions = self._check_captions(captions)
+        features = check_features(features, self.params["W_proj"].shape[0], self.dtype)
+        captions = check_captions(
+            captions,
+            self.vocab_size,
+            max_length=self.max_length,
+            remedy="encode captions with the model's word_to_idx",
+        )
         check_same_length(features, captions, "features", "captions")
         self._prepare(self.mode)
         captions_in, captions_out = captions[:, :-1], captions[:, 1:]
@@ -278,12 +248,7 @@ class CaptioningTransformer:
     def _next_log_probs(self, memory: np.ndarray, prefixes: np.ndarray) -> np.ndarray:
         """Log-probabilities (B, V) of the word following each prefix (B, t) of word ids."""
         scores, _ = self._decode(memory, prefixes)
-        last = scores[:, -1, :]
-        shifted = last - last.max(axis=1, keepdims=True)
-        log_probs = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
-        # <NULL> and <START> are never training targets, so they are never valid next words.
-        log_probs[:, [self._null, self._start]] = -np.inf
-        return log_probs
+        return next_word_log_probs(scores[:, -1, :], self._tokens)
 
     def sample(self, features: np.ndarray, max_length: int = 30, beam_size: int = 1) -> np.ndarray:
         """Generate a caption for every image, greedily or by beam search, without dropout.
@@ -304,74 +269,38 @@ class CaptioningTransformer:
         beam_size: number of beams; 1 means greedy
         returns captions, an (N, T) int64 array of word ids
         """
-        features = self._check_features(features)
+        features = check_features(features, self.params["W_proj"].shape[0], self.dtype)
         if int(max_length) != max_length or not 1 <= max_length <= self.max_length:
             raise ValueError(
                 f"max_length must be an integer in [1, {self.max_length}] (the model's "
                 f"max_length), got {max_length!r}"
             )
-        if int(beam_size) != beam_size or beam_size < 1:
-            raise ValueError(f"beam_size must be a positive integer, got {beam_size!r}")
+        check_positive_int(beam_size, "beam_size")
         self._prepare("test")
         memory, _ = self._memory(features)
         if beam_size == 1:
-            return self._greedy(memory, int(max_length))
-        captions = np.full((len(features), int(max_length)), self._null, dtype=np.int64)
-        for n in range(len(features)):
-            best = self._beam_search(memory[n : n + 1], int(max_length), int(beam_size))
-            captions[n, : len(best)] = best
-        return captions
-
-    def _greedy(self, memory: np.ndarray, max_length: int) -> np.ndarray:
-        N = memory.shape[0]
-        captions = np.full((N, max_length), self._null, dtype=np.int64)
-        prefixes = np.full((N, 1), self._start, dtype=np.int64)
-        alive = np.ones(N, dtype=bool)
-        for t in range(max_length):
-            rows = np.flatnonzero(alive)
-            words = self._next_log_probs(memory[rows], prefixes[rows]).argmax(axis=1)
-            captions[rows, t] = words
-            step = np.full(N, self._null, dtype=np.int64)
-            step[rows] = words
-            prefixes = np.concatenate([prefixes, step[:, None]], axis=1)
-            alive[rows] = words != self._end
-            if not alive.any():
-                break
-        return captions
-
-    def _beam_search(self, memory: np.ndarray, max_length: int, beam_size: int) -> list[int]:
-        """Best caption (a list of word ids) for one image's memory (1, 1, W)."""
-        tokens = np.empty((1, 0), dtype=np.int64)  # (live beams, t)
-        scores = np.zeros(1)
-        finished: list[tuple[float, list[int]]] = []
-        exhausted = True
-        for _ in range(max_length):
-            prefixes = np.concatenate(
-                [np.full((len(tokens), 1), self._start, dtype=np.int64), tokens], axis=1
+            return greedy_decode(
+                self._greedy_step(memory), len(memory), int(max_length), self._tokens
             )
-            log_probs = self._next_log_probs(np.repeat(memory, len(tokens), axis=0), prefixes)
-            vocab_size = log_probs.shape[1]
-            candidates = (scores[:, None] + log_probs).ravel()
-            order = np.argsort(-candidates, kind="stable")
-            is_end = order % vocab_size == self._end
-            for flat in order[:beam_size][is_end[:beam_size]]:
-                beam = flat // vocab_size
-                finished.append((float(candidates[flat]), [*tokens[beam].tolist(), self._end]))
-            keep = order[~is_end][:beam_size]
-            keep = keep[np.isfinite(candidates[keep])]
-            if len(keep) == 0:
-                exhausted = False
-                break
-            beams, words = keep // vocab_size, keep % vocab_size
-            tokens = np.concatenate([tokens[beams], words[:, None]], axis=1)
-            scores = candidates[keep]
-            if finished and max(s for s, _ in finished) >= scores.max():
-                exhausted = False
-                break
-        if exhausted or not finished:
-            finished.extend((float(s), t.tolist()) for s, t in zip(scores, tokens, strict=True))
-        # max() keeps the first of equal scores, so ties go to the caption found earliest.
-        return max(finished, key=lambda item: item[0])[1]
+        return beam_search_captions(
+            lambda n: self._beam_step(memory[n : n + 1]),
+            len(memory),
+            int(max_length),
+            int(beam_size),
+            self._tokens,
+        )
+
+    def _greedy_step(self, memory: np.ndarray) -> GreedyStep:
+        """Step function for greedy_decode over the memories (N, 1, W); only the requested
+        rows are decoded."""
+        return lambda prefixes, rows: self._next_log_probs(memory[rows], prefixes[rows])
+
+    def _beam_step(self, memory: np.ndarray) -> BeamStep:
+        """Step function for beam_search over one image's memory (1, 1, W); every beam's
+        whole prefix is re-decoded, so no state follows the parents."""
+        return lambda prefixes, parents: self._next_log_probs(
+            np.repeat(memory, len(prefixes), axis=0), prefixes
+        )
 
     # ------------------------------------------------------------------------ PyTorch
 

@@ -10,11 +10,11 @@ from collections.abc import Sequence
 from threadpoolctl import threadpool_limits
 
 from tinyvision import __version__
-from tinyvision.cli import data, evaluate, gradcheck, train, tune
+from tinyvision.cli import caption, data, evaluate, gradcheck, train, tune
 
 __all__ = ["build_parser", "main"]
 
-SMALL_DATASETS = ("digits", "spiral")
+SMALL_DATASETS = ("digits", "spiral", "digit-strips")
 
 DESCRIPTION = """\
 tinyvision: deep learning for computer vision from first principles.
@@ -52,7 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
         "adds overhead; all cores otherwise)",
     )
     subparsers = parser.add_subparsers(title="commands", metavar="COMMAND")
-    for command in (train, evaluate, tune, data, gradcheck):
+    for command in (train, evaluate, tune, caption, data, gradcheck):
         command.register(subparsers)
     return parser
 
