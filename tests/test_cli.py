@@ -50,9 +50,52 @@ def test_each_model_trains_and_reloads(tmp_path, capsys, options, minimum):
     assert main(["--quiet", "evaluate", str(out)]) == 0
 
 
+@pytest.mark.parametrize(
+    "options, minimum",
+    [
+        (["--model", "cnn", "--epochs", "3", "--num-filters", "8"], 0.85),
+        (["--model", "convnet", "--epochs", "5", "--channels", "8,16"], 0.85),
+        (
+            [
+                "--model",
+                "convnet",
+                "--epochs",
+                "4",
+                "--channels",
+                "8,16",
+                "--residual",
+                "--augment",
+            ],
+            0.5,
+        ),
+    ],
+    ids=["cnn", "convnet", "resnet-augmented"],
+)
+def test_conv_models_train_on_images_plot_filters_and_reload(tmp_path, capsys, options, minimum):
+    out = _train(tmp_path, *options)
+    assert RUN_FILES | {"filters.png"} <= {p.name for p in out.iterdir()}
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["test_acc"] >= minimum
+    capsys.readouterr()
+    assert main(["--quiet", "evaluate", str(out)]) == 0
+    assert "reproduced exactly" in capsys.readouterr().out
+
+
 def test_bad_option_values_are_reported_without_a_traceback(tmp_path, capsys):
     assert main(["train", "--epochs", "0", "--out", str(tmp_path / "r")]) == 2
     assert "epochs must be at least 1" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        (["--model", "cnn", "--filter-size", "4"], "filter_size must be odd"),
+        (["--model", "convnet", "--channels", "8,16,32,64"], "must be multiples of 16"),
+    ],
+)
+def test_bad_conv_options_are_reported_without_a_traceback(tmp_path, capsys, options, message):
+    assert main(["train", *options, "--out", str(tmp_path / "r")]) == 2
+    assert message in capsys.readouterr().err
 
 
 def test_evaluate_on_a_missing_folder_says_what_is_missing(tmp_path, capsys):

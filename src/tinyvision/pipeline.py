@@ -38,6 +38,8 @@ logger = logging.getLogger(__name__)
 
 LINEAR_MODELS = ("softmax", "svm")
 NET_MODELS = ("two-layer", "fc")
+# Conv models keep images as (N, C, H, W) and are standardised per channel.
+CONV_MODELS = ("cnn", "convnet")
 
 
 @dataclass
@@ -86,12 +88,15 @@ def _image_features(images: np.ndarray, verbose: bool) -> np.ndarray:
 def feature_matrices(
     config: TrainConfig, data: dict[str, np.ndarray], splits: tuple[str, ...], verbose: bool
 ) -> dict[str, np.ndarray]:
-    """Each requested split as a flat (N, D) matrix: raw pixels or the selected image features."""
+    """Each requested split as a flat (N, D) matrix (raw pixels or the selected image features),
+    or as (N, C, H, W) images for the conv models."""
     matrices = {}
     for split in splits:
         images = data[f"X_{split}"]
         if config.features:
             matrices[split] = _image_features(images, verbose).astype(config.dtype)
+        elif config.model in CONV_MODELS:
+            matrices[split] = images
         else:
             matrices[split] = images.reshape(len(images), -1)
     return matrices
@@ -99,6 +104,13 @@ def feature_matrices(
 
 def fit_preprocessing(config: TrainConfig, X_train: np.ndarray) -> dict[str, np.ndarray]:
     """The statistics preprocessing needs, from the training split only (saved with the model)."""
+    if config.model in CONV_MODELS:
+        # Per-channel statistics, shaped (1, C, 1, 1) to broadcast over (N, C, H, W) images.
+        axes = (0, 2, 3)
+        return {
+            "mean": X_train.mean(axis=axes, keepdims=True),
+            "std": X_train.std(axis=axes, keepdims=True) + 1e-8,
+        }
     state = {"mean": X_train.mean(axis=0)}
     if config.features:
         state["std"] = X_train.std(axis=0) + 1e-8
@@ -119,9 +131,39 @@ def apply_preprocessing(
     return X
 
 
-def _build_net(config: TrainConfig, input_dim: int, num_classes: int) -> Any:
+def _build_net(config: TrainConfig, input_shape: tuple[int, ...], num_classes: int) -> Any:
     from tinyvision.classifiers.fc_net import FullyConnectedNet, TwoLayerNet
 
+    if config.model == "cnn":
+        from tinyvision.classifiers.cnn import ThreeLayerConvNet
+
+        return ThreeLayerConvNet(
+            input_dim=input_shape,
+            num_filters=config.num_filters,
+            filter_size=config.filter_size,
+            hidden_dim=config.hidden_dims[0],
+            num_classes=num_classes,
+            weight_scale=config.weight_scale,
+            reg=config.reg,
+            dtype=np.dtype(config.dtype),
+            seed=config.seed,
+            weight_init=config.weight_init,
+        )
+    if config.model == "convnet":
+        from tinyvision.classifiers.convnet import ConvNet
+
+        return ConvNet(
+            channels=config.channels,
+            blocks_per_stage=config.blocks_per_stage,
+            num_classes=num_classes,
+            input_shape=input_shape,
+            use_residual=config.residual,
+            dropout=config.dropout,
+            reg=config.reg,
+            seed=config.seed,
+            dtype=np.dtype(config.dtype),
+        )
+    input_dim = math.prod(input_shape)
     if config.model == "two-layer":
         return TwoLayerNet(
             input_dim=input_dim,
@@ -212,10 +254,10 @@ def _fit(
 
     from tinyvision.solver import Solver
 
-    model = _build_net(config, X["train"].shape[1], num_classes(data))
+    model = _build_net(config, X["train"].shape[1:], num_classes(data))
     solver = Solver(
         model,
-        {"X_train": X["train"], "y_train": y_train, "X_val": X["val"], "y_val": data["y_val"]},
+        _solver_data(config, X, data),
         update_rule=config.update_rule,
         optim_config={"learning_rate": config.learning_rate},
         lr_decay=config.lr_decay,
@@ -229,6 +271,58 @@ def _fit(
     solver.train()
     history = solver.history()
     return Predictor(config, model), history
+
+
+class _AugmentedImages:
+    """(N, C, H, W) images whose batches come randomly shifted and mirrored, for training.
+
+    Each image is zero-padded by `padding` pixels (after standardisation, so zero is the mean
+    colour) and cropped back at a random offset, then flipped left-right with probability 1/2.
+    """
+
+    def __init__(self, images: np.ndarray, labels: np.ndarray, padding: int, seed: int) -> None:
+        self.images = images
+        self.labels = labels
+        self.padding = padding
+        self.rng = np.random.default_rng(seed)
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def __getitem__(self, index: int) -> dict[str, Any]:
+        """One augmented example {"image": (C, H, W), "label": int}."""
+        batch = self.get_batch(np.array([index]))
+        return {"image": batch["image"][0], "label": batch["label"][0]}
+
+    def get_batch(self, indices: np.ndarray) -> dict[str, np.ndarray]:
+        """Augmented examples at indices (B,): {"image": (B, C, H, W), "label": (B,)}."""
+        from tinyvision.data.transforms import random_crop_batch, random_flip_batch
+
+        images = random_crop_batch(self.images[indices], self.padding, self.rng)
+        return {"image": random_flip_batch(images, self.rng), "label": self.labels[indices]}
+
+
+def _solver_data(
+    config: TrainConfig, X: dict[str, np.ndarray], data: dict[str, np.ndarray]
+) -> dict[str, Any]:
+    """The Solver's data: arrays, or with config.augment loaders with augmented training batches."""
+    if not config.augment:
+        return {
+            "X_train": X["train"],
+            "y_train": data["y_train"],
+            "X_val": X["val"],
+            "y_val": data["y_val"],
+        }
+    from tinyvision.data.datasets import ArrayDataset
+    from tinyvision.data.loader import DataLoader
+
+    # Shifts of up to 1/8 of the image: the usual 4 pixels on 32x32 CIFAR-10, 1 on 8x8 digits.
+    padding = max(1, X["train"].shape[-1] // 8)
+    train = _AugmentedImages(X["train"], data["y_train"], padding, config.seed)
+    return {
+        "train": DataLoader(train, batch_size=config.batch_size, shuffle=True, seed=config.seed),
+        "val": DataLoader(ArrayDataset(X["val"], data["y_val"]), batch_size=500),
+    }
 
 
 def num_classes(data: dict[str, np.ndarray]) -> int:
@@ -298,6 +392,18 @@ def write_run(
     runs.save_arrays(run_dir / "model.npz", arrays)
     runs.write_json(run_dir / "history.json", history)
     runs.plot_history(history, run_dir)
+    if config.model in CONV_MODELS:
+        from tinyvision.vis_utils import plot_first_layer_filters
+
+        first_filters = next(w for w in trained.model.params.values() if np.ndim(w) == 4)
+        plot_first_layer_filters(first_filters, run_dir / "filters.png")
+    if config.model in LINEAR_MODELS and config.dataset == "cifar10" and not config.features:
+        from tinyvision.data.cifar10 import CLASS_NAMES
+        from tinyvision.vis_utils import plot_class_templates
+
+        # Rows of W follow the flattened (C, H, W) pixels, then the bias row; templates want HWC.
+        pixels = trained.model.W[:-1].reshape(3, 32, 32, -1).transpose(1, 2, 0, 3)
+        plot_class_templates(pixels.reshape(3072, -1), CLASS_NAMES, run_dir / "templates.png")
     runs.write_json(run_dir / "metrics.json", metrics)
     return RunResult(run_dir=run_dir, metrics=metrics)
 
@@ -333,7 +439,7 @@ def _restore(
         model = _build_linear(config)
         model.W = model_arrays["W"]
     else:
-        model = _build_net(config, X["test"].shape[1], classes)
+        model = _build_net(config, X["test"].shape[1:], classes)
         if hasattr(model, "load_state_dict"):
             model.load_state_dict(model_arrays)
         else:

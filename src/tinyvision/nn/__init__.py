@@ -8,26 +8,37 @@ See `tinyvision.nn.module` for how to write a new module.
 
 from .activation import LeakyReLU, ReLU, Sigmoid, Tanh
 from .container import LOSSES, Sequential
+from .conv import Conv2d
 from .dropout import Dropout
 from .flatten import Flatten
 from .linear import Linear
 from .memory import LayerMemory, MemoryReport, format_memory_report, memory_report
 from .module import Module, ParameterView
 from .normalization import BatchNorm1d, LayerNorm
+from .pooling import AvgPool2d, GlobalAvgPool2d, MaxPool2d
+from .residual import ResidualBlock
+from .spatial_normalization import BatchNorm2d, GroupNorm
 
 __all__ = [
     "LOSSES",
+    "AvgPool2d",
     "BatchNorm1d",
+    "BatchNorm2d",
+    "Conv2d",
     "Dropout",
     "Flatten",
+    "GlobalAvgPool2d",
+    "GroupNorm",
     "LayerMemory",
     "LayerNorm",
     "LeakyReLU",
     "Linear",
+    "MaxPool2d",
     "MemoryReport",
     "Module",
     "ParameterView",
     "ReLU",
+    "ResidualBlock",
     "Sequential",
     "Sigmoid",
     "Tanh",
