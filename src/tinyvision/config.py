@@ -76,11 +76,17 @@ DEFAULTS: dict[tuple[str, str], dict[str, Any]] = {
         "reg": 1e-4,
         "weight_init": "kaiming",
     },
-    ("softmax", "cifar10"): {"epochs": 8, "batch_size": 200, "learning_rate": 1e-7, "reg": 2.5e4},
+    ("softmax", "cifar10"): {"epochs": 10, "batch_size": 200, "learning_rate": 1e-6, "reg": 1e3},
     ("svm", "cifar10"): {"epochs": 10, "batch_size": 200, "learning_rate": 1e-7, "reg": 5e3},
     ("knn", "cifar10"): {"k": 10},
     # On standardised HOG + hue-histogram features (--features hog,hsv).
     ("svm", "cifar10-features"): {"learning_rate": 1e-2, "reg": 1e-3},
+    ("two-layer", "cifar10-features"): {
+        "hidden_dims": (500,),
+        "weight_scale": 1e-2,
+        "learning_rate": 0.3,
+        "reg": 1e-4,
+    },
     ("cnn", "digits"): {
         "epochs": 10,
         "batch_size": 50,
