@@ -234,4 +234,6 @@ def resolve_config(config: TrainConfig) -> TrainConfig:
             raise ValueError(f"{name} must be at least 1, got {getattr(resolved, name)}")
     if not 0.0 < resolved.dropout <= 1.0:
         raise ValueError(f"dropout is the keep probability, in (0, 1]; got {resolved.dropout}")
+    if resolved.augment and resolved.model not in ("cnn", "convnet"):
+        raise ValueError("--augment shifts and mirrors images: use it with --model cnn or convnet")
     return resolved

@@ -50,6 +50,14 @@ class RunResult:
     metrics: dict[str, Any]
 
 
+def _cifar10_dir(data_dir: str | None) -> Path | None:
+    """The cifar-10-batches-py folder: inside data_dir, or data_dir itself when it is that."""
+    if data_dir is None:
+        return None
+    inside = Path(data_dir) / "cifar-10-batches-py"
+    return inside if inside.is_dir() else Path(data_dir)
+
+
 def load_dataset(config: TrainConfig) -> dict[str, np.ndarray]:
     """The splits of config.dataset as X_train, y_train, X_val, y_val, X_test, y_test.
 
@@ -69,7 +77,7 @@ def load_dataset(config: TrainConfig) -> dict[str, np.ndarray]:
             num_validation=1000,
             num_test=10000,
             subtract_mean=False,
-            cifar10_dir=None if config.data_dir is None else Path(config.data_dir),
+            cifar10_dir=_cifar10_dir(config.data_dir),
             dtype=dtype,
         )
     return {
@@ -175,7 +183,7 @@ def _build_net(config: TrainConfig, input_shape: tuple[int, ...], num_classes: i
             seed=config.seed,
             dtype=np.dtype(config.dtype),
         )
-    return FullyConnectedNet(
+    model = FullyConnectedNet(
         list(config.hidden_dims),
         input_dim=input_dim,
         num_classes=num_classes,
@@ -187,6 +195,10 @@ def _build_net(config: TrainConfig, input_shape: tuple[int, ...], num_classes: i
         dtype=np.dtype(config.dtype),
         seed=config.seed,
     )
+    # A seeded dropout_param reseeds NumPy before every mask, so each update would drop the
+    # same units; the Solver's seed already makes the run reproducible.
+    model.dropout_param.pop("seed", None)
+    return model
 
 
 def _build_linear(config: TrainConfig) -> Any:

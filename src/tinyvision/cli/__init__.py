@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from threadpoolctl import threadpool_limits
 
 from tinyvision import __version__
-from tinyvision.cli import caption, data, evaluate, gradcheck, train, tune
+from tinyvision.cli import caption, data, evaluate, experiment, gradcheck, train, tune
 
 __all__ = ["build_parser", "main"]
 
@@ -52,7 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
         "adds overhead; all cores otherwise)",
     )
     subparsers = parser.add_subparsers(title="commands", metavar="COMMAND")
-    for command in (train, evaluate, tune, caption, data, gradcheck):
+    for command in (train, evaluate, tune, experiment, caption, data, gradcheck):
         command.register(subparsers)
     return parser
 
