@@ -56,8 +56,16 @@ class BatchNorm1d(Module):
         self._buffers["running_mean"] = np.zeros(num_features, dtype=dtype)
         self._buffers["running_var"] = np.ones(num_features, dtype=dtype)
 
+    # BatchNorm2d reuses this class with the spatial functions and its own input check.
+    _forward = staticmethod(batchnorm_forward)
+    _backward = staticmethod(batchnorm_backward_alt)
+
+    def _check_input(self, x: np.ndarray) -> None:
+        """Inner math trusts its inputs; subclasses check what their layout needs."""
+
     def forward(self, x: np.ndarray) -> np.ndarray:
         """x: (N, D); returns (N, D). Updates the running statistics in training mode."""
+        self._check_input(x)
         bn_param = {
             "mode": "train" if self.training else "test",
             "eps": self.eps,
@@ -65,16 +73,14 @@ class BatchNorm1d(Module):
             "running_mean": self._buffers["running_mean"],
             "running_var": self._buffers["running_var"],
         }
-        out, self.cache = batchnorm_forward(
-            x, self._params["gamma"], self._params["beta"], bn_param
-        )
+        out, self.cache = self._forward(x, self._params["gamma"], self._params["beta"], bn_param)
         self._buffers["running_mean"] = bn_param["running_mean"]
         self._buffers["running_var"] = bn_param["running_var"]
         return out
 
     def backward(self, dout: np.ndarray) -> np.ndarray:
         """dout: (N, D); stores grads "gamma", "beta"; returns dx (N, D)."""
-        dx, self._grads["gamma"], self._grads["beta"] = batchnorm_backward_alt(dout, self.cache)
+        dx, self._grads["gamma"], self._grads["beta"] = self._backward(dout, self.cache)
         return dx
 
     def extra_repr(self) -> str:

@@ -12,6 +12,7 @@ from ..layers import (
 )
 from .conv import check_positive_int
 from .module import Module
+from .normalization import BatchNorm1d
 
 __all__ = ["BatchNorm2d", "GroupNorm"]
 
@@ -24,7 +25,7 @@ def _check_channels(x: np.ndarray, channels: int, layer: str) -> None:
         )
 
 
-class BatchNorm2d(Module):
+class BatchNorm2d(BatchNorm1d):
     """Spatial batch normalisation: per-channel statistics over the N, H and W axes.
 
     Params "gamma" (C,) and "beta" (C,); buffers "running_mean" (C,) and "running_var" (C,),
@@ -32,7 +33,11 @@ class BatchNorm2d(Module):
     updates running = momentum * running + (1 - momentum) * batch (the course's convention, so
     torch's momentum is 1 - ours; the running variance uses the biased batch variance, torch
     the unbiased one); evaluation mode normalises with the running statistics.
+    forward: x (N, C, H, W) -> (N, C, H, W); backward: dout (N, C, H, W) -> dx.
     """
+
+    _forward = staticmethod(spatial_batchnorm_forward)
+    _backward = staticmethod(spatial_batchnorm_backward)
 
     def __init__(
         self,
@@ -48,43 +53,13 @@ class BatchNorm2d(Module):
         momentum: weight of the old running value in each update (torch's momentum is 1 - this)
         dtype: float dtype of the parameters and buffers
         """
-        super().__init__()
-        self.num_features = check_positive_int(num_features, "num_features")
-        if not 0 <= momentum <= 1:
-            raise ValueError(f"momentum must be in [0, 1] (course convention), got {momentum}")
+        check_positive_int(num_features, "num_features")
         if not eps > 0:
             raise ValueError(f"eps must be > 0, got {eps}")
-        self.eps = float(eps)
-        self.momentum = float(momentum)
-        self._params["gamma"] = np.ones(self.num_features, dtype=dtype)
-        self._params["beta"] = np.zeros(self.num_features, dtype=dtype)
-        self._buffers["running_mean"] = np.zeros(self.num_features, dtype=dtype)
-        self._buffers["running_var"] = np.ones(self.num_features, dtype=dtype)
+        super().__init__(num_features, eps=eps, momentum=momentum, dtype=dtype)
 
-    def forward(self, x: np.ndarray) -> np.ndarray:
-        """x: (N, C, H, W); returns (N, C, H, W). Updates the running statistics in training."""
+    def _check_input(self, x: np.ndarray) -> None:
         _check_channels(x, self.num_features, f"BatchNorm2d({self.num_features})")
-        bn_param = {
-            "mode": "train" if self.training else "test",
-            "eps": self.eps,
-            "momentum": self.momentum,
-            "running_mean": self._buffers["running_mean"],
-            "running_var": self._buffers["running_var"],
-        }
-        out, self.cache = spatial_batchnorm_forward(
-            x, self._params["gamma"], self._params["beta"], bn_param
-        )
-        self._buffers["running_mean"] = bn_param["running_mean"]
-        self._buffers["running_var"] = bn_param["running_var"]
-        return out
-
-    def backward(self, dout: np.ndarray) -> np.ndarray:
-        """dout: (N, C, H, W); stores grads "gamma", "beta" (C,); returns dx (N, C, H, W)."""
-        dx, self._grads["gamma"], self._grads["beta"] = spatial_batchnorm_backward(dout, self.cache)
-        return dx
-
-    def extra_repr(self) -> str:
-        return f"{self.num_features}, eps={self.eps}, momentum={self.momentum}"
 
 
 class GroupNorm(Module):
