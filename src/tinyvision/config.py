@@ -76,7 +76,7 @@ DEFAULTS: dict[tuple[str, str], dict[str, Any]] = {
         "reg": 1e-4,
         "weight_init": "kaiming",
     },
-    ("softmax", "cifar10"): {"epochs": 10, "batch_size": 200, "learning_rate": 1e-6, "reg": 1e3},
+    ("softmax", "cifar10"): {"epochs": 20, "batch_size": 200, "learning_rate": 1e-6, "reg": 1e2},
     ("svm", "cifar10"): {"epochs": 10, "batch_size": 200, "learning_rate": 1e-7, "reg": 5e3},
     ("knn", "cifar10"): {"k": 10},
     # On standardised HOG + hue-histogram features (--features hog,hsv).
