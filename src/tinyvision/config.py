@@ -82,6 +82,7 @@ DEFAULTS: dict[tuple[str, str], dict[str, Any]] = {
     # On standardised HOG + hue-histogram features (--features hog,hsv).
     ("svm", "cifar10-features"): {"learning_rate": 1e-2, "reg": 1e-3},
     ("two-layer", "cifar10-features"): {
+        "epochs": 10,
         "hidden_dims": (500,),
         "weight_scale": 1e-2,
         "learning_rate": 0.3,
@@ -133,7 +134,7 @@ DEFAULTS: dict[tuple[str, str], dict[str, Any]] = {
         "augment": True,
     },
     ("two-layer", "cifar10"): {
-        "epochs": 10,
+        "epochs": 20,
         "batch_size": 200,
         "hidden_dims": (500,),
         "learning_rate": 1e-3,
