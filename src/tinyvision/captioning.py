@@ -33,6 +33,7 @@ import numpy as np
 
 from tinyvision import runs
 from tinyvision.captioning_solver import CaptioningSolver, caption_words, score_captions
+from tinyvision.config import JsonConfig
 
 __all__ = [
     "CAPTION_DATASETS",
@@ -101,7 +102,7 @@ CAPTION_DEFAULTS: dict[tuple[str, str], dict[str, Any]] = {
 
 
 @dataclass
-class CaptionConfig:
+class CaptionConfig(JsonConfig):
     """Everything that defines a captioning run; None means "the tuned default for this pair".
 
     model: "rnn", "lstm" or "transformer"; dataset: "digit-strips" or "coco"
@@ -137,14 +138,6 @@ class CaptionConfig:
     dtype: str = "float32"
     seed: int = 0
     out: str | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_dict(cls, values: dict[str, Any]) -> CaptionConfig:
-        known = {f.name for f in dataclasses.fields(cls)}
-        return cls(**{k: v for k, v in values.items() if k in known})
 
 
 def resolve_caption_config(config: CaptionConfig) -> CaptionConfig:

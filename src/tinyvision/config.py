@@ -11,7 +11,7 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["DATASETS", "DEFAULTS", "MODELS", "TrainConfig", "resolve_config"]
+__all__ = ["DATASETS", "DEFAULTS", "MODELS", "JsonConfig", "TrainConfig", "resolve_config"]
 
 MODELS = ("softmax", "svm", "knn", "two-layer", "fc", "cnn", "convnet")
 DATASETS = ("digits", "spiral", "cifar10")
@@ -156,8 +156,21 @@ DEFAULTS: dict[tuple[str, str], dict[str, Any]] = {
 }
 
 
+class JsonConfig:
+    """What every run-configuration dataclass shares: a plain dict for config.json and back."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> Any:
+        """An instance from a config.json dict; keys this version does not know are ignored."""
+        known = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in values.items() if k in known})
+
+
 @dataclass
-class TrainConfig:
+class TrainConfig(JsonConfig):
     """Everything that defines a training run; None means "the tuned default for this pair"."""
 
     model: str = "softmax"
@@ -188,13 +201,10 @@ class TrainConfig:
     seed: int = 0
     out: str | None = None
 
-    def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
-
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> TrainConfig:
-        known = {f.name for f in dataclasses.fields(cls)}
-        config = cls(**{k: v for k, v in values.items() if k in known})
+        config = super().from_dict(values)
+        # JSON has no tuples: restore the tuple-typed fields.
         config.features = tuple(config.features)
         if config.hidden_dims is not None:
             config.hidden_dims = tuple(config.hidden_dims)
