@@ -1,9 +1,11 @@
 """The command line end to end: train writes a complete run folder, evaluate reproduces it."""
 
 import json
+import math
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 from tinyvision.cli import main
@@ -48,6 +50,19 @@ def test_each_model_trains_and_reloads(tmp_path, capsys, options, minimum):
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["test_acc"] >= minimum
     assert main(["--quiet", "evaluate", str(out)]) == 0
+
+
+def test_cosine_schedule_anneals_the_learning_rate_per_update(tmp_path, capsys):
+    out = _train(tmp_path, "--model", "fc", "--epochs", "4", "--schedule", "cosine", "--lr", "0.01")
+    history = json.loads((out / "history.json").read_text())
+    steps = history["iterations_per_epoch"]
+    # lr_history holds the rate of each epoch's last update, t = e * steps - 1: half a cosine
+    # over all 4 * steps updates, reaching 0 after the last one.
+    expected = [
+        0.01 * 0.5 * (1 + math.cos(math.pi * (e * steps - 1) / (4 * steps))) for e in (1, 2, 3, 4)
+    ]
+    np.testing.assert_allclose(history["lr_history"], expected, rtol=1e-6)
+    assert json.loads((out / "metrics.json").read_text())["test_acc"] >= 0.85
 
 
 @pytest.mark.parametrize(

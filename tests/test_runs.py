@@ -69,6 +69,7 @@ def test_resolve_config_fills_defaults_and_keeps_explicit_values():
         ({"epochs": 0}, "epochs must be at least 1"),
         ({"dropout": 0.0}, "keep probability"),
         ({"dtype": "float16"}, "float32 or float64"),
+        ({"schedule": "linear"}, "schedule must be one of step, cosine"),
     ],
 )
 def test_resolve_config_rejects_bad_values(changes, message):

@@ -12,6 +12,7 @@ from tinyvision.schedules import (
     InverseTimeDecay,
     LinearWarmup,
     StepDecay,
+    named_schedule,
 )
 
 TS = range(0, 25)
@@ -93,3 +94,14 @@ def test_linear_warmup_start_factor_and_plain_function():
 def test_invalid_arguments(make, match):
     with pytest.raises(ValueError, match=match):
         make()
+
+
+def test_named_schedules():
+    assert named_schedule("step", 0.1, 100) is None
+    cosine = named_schedule("cosine", 0.1, 100)
+    assert cosine.unit == "iteration"
+    assert cosine(0) == pytest.approx(0.1, rel=1e-14)
+    assert cosine(50) == pytest.approx(0.05, rel=1e-12)
+    assert cosine(100) == 0.0
+    with pytest.raises(ValueError, match="schedule must be one of step, cosine, got 'linear'"):
+        named_schedule("linear", 0.1, 100)

@@ -34,6 +34,7 @@ import numpy as np
 from tinyvision import runs
 from tinyvision.captioning_solver import CaptioningSolver, caption_words, score_captions
 from tinyvision.config import JsonConfig
+from tinyvision.schedules import SCHEDULES, named_schedule
 
 __all__ = [
     "CAPTION_DATASETS",
@@ -52,7 +53,6 @@ logger = logging.getLogger(__name__)
 
 CAPTION_MODELS = ("rnn", "lstm", "transformer")
 CAPTION_DATASETS = ("digit-strips", "coco")
-SCHEDULES = ("step", "cosine")
 # Digit strips drawn for validation and test; fixed so every run is scored on the same strips.
 _DIGIT_STRIPS_EVAL = 500
 _DATA_SEED = 0
@@ -300,14 +300,6 @@ def evaluate_captions(
     }
 
 
-def _lr_schedule(config: CaptionConfig, iterations: int) -> Any:
-    if config.schedule == "step":
-        return None
-    from tinyvision.schedules import CosineAnnealing
-
-    return CosineAnnealing(config.learning_rate, max(iterations, 1), unit="iteration")
-
-
 def train_caption_run(
     config: CaptionConfig, verbose: bool = True, resume: str | Path | None = None
 ) -> tuple[Path, dict[str, Any]]:
@@ -333,7 +325,7 @@ def train_caption_run(
         update_rule=config.update_rule,
         optim_config={"learning_rate": config.learning_rate},
         lr_decay=config.lr_decay,
-        lr_schedule=_lr_schedule(config, iterations),
+        lr_schedule=named_schedule(config.schedule, config.learning_rate, iterations),
         batch_size=config.batch_size,
         num_epochs=config.epochs,
         num_train_samples=config.num_eval or 1000,

@@ -11,6 +11,8 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
+from tinyvision.schedules import SCHEDULES
+
 __all__ = ["DATASETS", "DEFAULTS", "MODELS", "JsonConfig", "TrainConfig", "resolve_config"]
 
 MODELS = ("softmax", "svm", "knn", "two-layer", "fc", "cnn", "convnet")
@@ -24,6 +26,7 @@ _COMMON: dict[str, Any] = {
     "learning_rate": 1e-2,
     "reg": 0.0,
     "lr_decay": 0.95,
+    "schedule": "step",
     "update_rule": "sgd",
     "hidden_dims": (100,),
     "weight_scale": 1e-2,
@@ -39,8 +42,20 @@ _COMMON: dict[str, Any] = {
     "augment": False,
 }
 DEFAULTS: dict[tuple[str, str], dict[str, Any]] = {
-    ("softmax", "digits"): {"epochs": 100, "batch_size": 200, "learning_rate": 1.0, "reg": 1e-4},
-    ("svm", "digits"): {"epochs": 100, "batch_size": 200, "learning_rate": 0.3, "reg": 1e-4},
+    ("softmax", "digits"): {
+        "epochs": 100,
+        "batch_size": 200,
+        "learning_rate": 1.0,
+        "reg": 1e-4,
+        "lr_decay": 1.0,
+    },
+    ("svm", "digits"): {
+        "epochs": 100,
+        "batch_size": 200,
+        "learning_rate": 0.3,
+        "reg": 1e-4,
+        "lr_decay": 1.0,
+    },
     ("knn", "digits"): {"k": 1},
     ("two-layer", "digits"): {
         "epochs": 30,
@@ -57,8 +72,20 @@ DEFAULTS: dict[tuple[str, str], dict[str, Any]] = {
         "normalization": "batchnorm",
         "weight_init": "kaiming",
     },
-    ("softmax", "spiral"): {"epochs": 200, "batch_size": 100, "learning_rate": 1.0, "reg": 1e-3},
-    ("svm", "spiral"): {"epochs": 200, "batch_size": 100, "learning_rate": 1.0, "reg": 1e-3},
+    ("softmax", "spiral"): {
+        "epochs": 200,
+        "batch_size": 100,
+        "learning_rate": 1.0,
+        "reg": 1e-3,
+        "lr_decay": 1.0,
+    },
+    ("svm", "spiral"): {
+        "epochs": 200,
+        "batch_size": 100,
+        "learning_rate": 1.0,
+        "reg": 1e-3,
+        "lr_decay": 1.0,
+    },
     ("knn", "spiral"): {"k": 5},
     ("two-layer", "spiral"): {
         "epochs": 200,
@@ -76,11 +103,30 @@ DEFAULTS: dict[tuple[str, str], dict[str, Any]] = {
         "reg": 1e-4,
         "weight_init": "kaiming",
     },
-    ("softmax", "cifar10"): {"epochs": 20, "batch_size": 200, "learning_rate": 1e-6, "reg": 1e2},
-    ("svm", "cifar10"): {"epochs": 10, "batch_size": 200, "learning_rate": 1e-7, "reg": 5e3},
+    # Chosen on 6,000 held-out training images (lr x reg, 30 epochs at decay 0.9, the course's
+    # 0.001 * randn start); the per-epoch decay gained about two points over a constant rate.
+    ("softmax", "cifar10"): {
+        "epochs": 30,
+        "batch_size": 200,
+        "learning_rate": 1e-5,
+        "reg": 1e2,
+        "lr_decay": 0.9,
+    },
+    ("svm", "cifar10"): {
+        "epochs": 30,
+        "batch_size": 200,
+        "learning_rate": 5e-7,
+        "reg": 1e3,
+        "lr_decay": 0.9,
+    },
     ("knn", "cifar10"): {"k": 10},
     # On standardised HOG + hue-histogram features (--features hog,hsv).
-    ("svm", "cifar10-features"): {"learning_rate": 1e-2, "reg": 1e-3},
+    ("svm", "cifar10-features"): {
+        "epochs": 10,
+        "learning_rate": 1e-2,
+        "reg": 1e-3,
+        "lr_decay": 1.0,
+    },
     ("two-layer", "cifar10-features"): {
         "epochs": 10,
         "hidden_dims": (500,),
@@ -122,13 +168,15 @@ DEFAULTS: dict[tuple[str, str], dict[str, Any]] = {
         "channels": (16, 32),
         "blocks_per_stage": 1,
     },
+    # 14 epochs fit in the 2 hours the issue allows on one core (about 7.5 min per epoch); the
+    # cosine schedule ends at a learning rate of 0 whatever the number of epochs.
     ("convnet", "cifar10"): {
-        "epochs": 30,
+        "epochs": 14,
         "batch_size": 50,
         "update_rule": "adam",
         "learning_rate": 1e-3,
         "reg": 5e-4,
-        "lr_decay": 0.92,
+        "schedule": "cosine",
         "channels": (32, 64, 128),
         "blocks_per_stage": 2,
         "augment": True,
@@ -182,6 +230,7 @@ class TrainConfig(JsonConfig):
     learning_rate: float | None = None
     reg: float | None = None
     lr_decay: float | None = None
+    schedule: str | None = None
     update_rule: str | None = None
     hidden_dims: tuple[int, ...] | None = None
     weight_scale: float | None = None
@@ -243,6 +292,10 @@ def resolve_config(config: TrainConfig) -> TrainConfig:
     for name in ("epochs", "batch_size", "k"):
         if getattr(resolved, name) < 1:
             raise ValueError(f"{name} must be at least 1, got {getattr(resolved, name)}")
+    if resolved.schedule not in SCHEDULES:
+        raise ValueError(
+            f"schedule must be one of {', '.join(SCHEDULES)}, got {resolved.schedule!r}"
+        )
     if not 0.0 < resolved.dropout <= 1.0:
         raise ValueError(f"dropout is the keep probability, in (0, 1]; got {resolved.dropout}")
     if resolved.augment and resolved.model not in ("cnn", "convnet"):

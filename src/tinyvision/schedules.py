@@ -21,13 +21,18 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable
 
 __all__ = [
+    "SCHEDULES",
     "CosineAnnealing",
     "ExponentialDecay",
     "InverseTimeDecay",
     "LinearWarmup",
     "Schedule",
     "StepDecay",
+    "named_schedule",
 ]
+
+# The schedules a run configuration can name: "step" is the Solver's own lr_decay per epoch.
+SCHEDULES = ("step", "cosine")
 
 _UNITS = ("epoch", "iteration")
 
@@ -186,3 +191,17 @@ class LinearWarmup(Schedule):
             return float(self.after(t - self.warmup))
         fraction = self.start_factor + (1.0 - self.start_factor) * t / self.warmup
         return self.base_lr * fraction
+
+
+def named_schedule(name: str, base_lr: float, iterations: int) -> Schedule | None:
+    """The Solver's lr_schedule for a configuration's schedule name.
+
+    name: "step" (None: the Solver applies lr_decay once per epoch) or "cosine" (half a cosine
+    from base_lr down to 0, one step per update)
+    iterations: total number of updates of the run
+    """
+    if name not in SCHEDULES:
+        raise ValueError(f"schedule must be one of {', '.join(SCHEDULES)}, got {name!r}")
+    if name == "step":
+        return None
+    return CosineAnnealing(base_lr, max(int(iterations), 1), unit="iteration")

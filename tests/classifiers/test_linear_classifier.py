@@ -80,6 +80,25 @@ def test_sgd_step_uses_the_minibatch_gradient():
     np.testing.assert_allclose(model.W, W_before - 0.01 * grad, rtol=1e-12)
 
 
+class _ConstantGradient(LinearSVM):
+    """A classifier whose gradient is all ones, so W after training shows every step size."""
+
+    def loss(self, X_batch, y_batch, reg):
+        return 0.0, np.ones_like(self.W)
+
+
+def test_lr_decay_scales_the_step_once_per_epoch():
+    X, y = blobs(12)  # 120 examples: 3 steps per epoch at batch 40 (and 4 at batch 32)
+    for batch_size, steps_per_epoch in ((40, 3), (32, 4)):
+        model = _ConstantGradient(seed=0)
+        model.train(X, y, num_iters=0)
+        W_before = model.W.copy()
+        num_iters = 2 * steps_per_epoch + 1
+        model.train(X, y, 0.1, num_iters=num_iters, batch_size=batch_size, lr_decay=0.5)
+        rates = [0.1 * 0.5 ** (it // steps_per_epoch) for it in range(num_iters)]
+        np.testing.assert_allclose(model.W, W_before - sum(rates), rtol=1e-12)
+
+
 @pytest.mark.parametrize(
     ("cls", "loss_fn"), [(LinearSVM, svm_loss_vectorized), (Softmax, softmax_loss_vectorized)]
 )
@@ -134,6 +153,8 @@ def test_bad_inputs_raise():
         model.train(X, y, batch_size=0)
     with pytest.raises(ValueError, match="empty"):
         model.train(X[:0], y[:0])
+    with pytest.raises(ValueError, match=r"lr_decay must be in \(0, 1\], got 1.5"):
+        model.train(X, y, lr_decay=1.5)
     model.train(X, y, num_iters=1)
     with pytest.raises(ValueError, match="holds the label 3 but there are only 3 classes"):
         model.train(X, np.where(y == 2, 3, y))

@@ -9,11 +9,11 @@ from threadpoolctl import threadpool_limits
 from tinyvision.captioning import (
     CAPTION_DATASETS,
     CAPTION_MODELS,
-    SCHEDULES,
     CaptionConfig,
     sample_run,
     train_caption_run,
 )
+from tinyvision.schedules import SCHEDULES
 
 __all__ = ["register"]
 

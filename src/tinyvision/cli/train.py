@@ -6,6 +6,7 @@ import argparse
 
 from tinyvision.config import DATASETS, MODELS, TrainConfig
 from tinyvision.pipeline import train_run
+from tinyvision.schedules import SCHEDULES
 
 
 def _int_tuple(text: str) -> tuple[int, ...]:
@@ -35,7 +36,10 @@ def add_model_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--batch-size", type=int)
     parser.add_argument("--learning-rate", "--lr", type=float, dest="learning_rate")
     parser.add_argument("--reg", type=float, help="L2 regularisation strength")
-    parser.add_argument("--lr-decay", type=float, help="learning-rate factor per epoch")
+    parser.add_argument("--lr-decay", type=float, help="learning-rate factor per epoch (step)")
+    parser.add_argument(
+        "--schedule", choices=SCHEDULES, help="step (lr decay per epoch) or cosine (per update)"
+    )
     parser.add_argument(
         "--update-rule",
         choices=("sgd", "sgd_momentum", "nesterov_momentum", "adagrad", "rmsprop", "adam", "adamw"),
@@ -80,6 +84,7 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
         learning_rate=args.learning_rate,
         reg=args.reg,
         lr_decay=args.lr_decay,
+        schedule=args.schedule,
         update_rule=args.update_rule,
         hidden_dims=args.hidden_dims,
         weight_scale=args.weight_scale,
