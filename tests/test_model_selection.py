@@ -115,6 +115,25 @@ def test_grid_search_tries_every_pair_and_keeps_the_best():
     assert result.best_params == (1e-3, 1e2)
 
 
+def test_failed_pairs_are_recorded_as_nan_and_skipped():
+    X_train, y_train = np.zeros((20, 1)), np.arange(20) % 3
+    X_val, y_val = np.zeros((10, 1)), np.arange(10) % 3
+
+    def make_and_train(lr, reg):
+        # The best pair of FixedAccuracyModel "diverges", so the search must settle for 1e-2.
+        return None if lr == 1e-3 else FixedAccuracyModel(lr, reg, y_train, y_val)
+
+    result = search_hyperparameters(
+        make_and_train, [1e-3, 1e-2, 1e0], [1e2], X_train, y_train, X_val, y_val
+    )
+    assert all(math.isnan(v) for v in result.results[1e-3, 1e2])
+    assert result.best_params == (1e-2, 1e2)
+    with pytest.raises(ValueError, match="failed for every one of the 2 pairs"):
+        search_hyperparameters(
+            lambda lr, reg: None, [1e-3, 1e-2], [1e2], X_train, y_train, X_val, y_val
+        )
+
+
 def test_random_search_samples_log_uniformly_within_bounds_and_is_seeded():
     y = np.arange(8) % 2
     tried = []

@@ -96,3 +96,22 @@ def test_knn_cross_validation_picks_the_k_with_best_mean_accuracy(tmp_path):
 def test_rate_search_without_values_says_what_to_pass(tmp_path, capsys):
     assert main(["tune", "--model", "svm", "--out", str(tmp_path / "t")]) == 2
     assert "--learning-rates" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("model", ["softmax", "two-layer"])
+def test_a_diverging_pair_is_recorded_and_the_search_goes_on(tmp_path, capsys, model):
+    out = tmp_path / "tune"
+    args = ["--quiet", "tune", "--model", model, "--epochs", "10", "--out", str(out)]
+    assert main([*args, "--learning-rates", "0.5,1e12", "--regs", "1e-4"]) == 0
+    record = json.loads((out / "search.json").read_text())
+    rows = {row["learning_rate"]: row for row in record["results"]}
+    assert rows[1e12]["diverged"] and rows[1e12]["val_acc"] is None
+    assert not rows[0.5]["diverged"] and rows[0.5]["val_acc"] > 0.8
+    assert record["best_learning_rate"] == 0.5
+    assert (out / "search.png").read_bytes().startswith(b"\x89PNG")
+
+
+def test_a_search_where_every_pair_diverges_says_so(tmp_path, capsys):
+    args = ["tune", "--model", "two-layer", "--epochs", "2", "--out", str(tmp_path / "t")]
+    assert main([*args, "--learning-rates", "1e12", "--regs", "1e-4"]) == 2
+    assert "every one of the 1 pairs" in capsys.readouterr().err

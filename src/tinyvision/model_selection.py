@@ -95,15 +95,17 @@ class Predictor(Protocol):
         """Labels, (N,) ints, for the (N, ...) examples X."""
 
 
-MakeAndTrain = Callable[[float, float], Predictor]
-"""make_and_train(learning_rate, reg) -> a trained model for that pair of hyperparameters."""
+MakeAndTrain = Callable[[float, float], Predictor | None]
+"""make_and_train(learning_rate, reg) -> a trained model for that pair of hyperparameters, or
+None when training failed for that pair (e.g. the loss diverged)."""
 
 
 class SearchResult(NamedTuple):
     """Outcome of search_hyperparameters; unpacks as (results, best_val, best_model)."""
 
     results: dict[tuple[float, float], tuple[float, float]]
-    """{(learning_rate, reg): (train_accuracy, val_accuracy)} for every pair tried."""
+    """{(learning_rate, reg): (train_accuracy, val_accuracy)} for every pair tried; NaN for
+    the pairs whose training failed."""
     best_val: float
     """The highest validation accuracy."""
     best_model: Predictor
@@ -136,6 +138,9 @@ def search_hyperparameters(
                 svm = LinearSVM(seed=0)
                 svm.train(X_train, y_train, learning_rate=lr, reg=reg, num_iters=1500)
                 return svm
+
+        It may return None to say the pair failed (the loss diverged): the search records it
+        with NaN accuracies and goes on.
     learning_rates, regularization_strengths: with search="grid", the values to combine (every
         pair is tried); with search="random", two positive bounds (low, high) each, between
         which num_samples pairs are drawn log-uniformly
@@ -159,12 +164,21 @@ def search_hyperparameters(
     best_model: Predictor | None = None
     for lr, reg in pairs:
         model = make_and_train(lr, reg)
+        if model is None:
+            results[(lr, reg)] = (math.nan, math.nan)
+            logger.warning("lr %e reg %e: training failed, pair skipped", lr, reg)
+            continue
         train_acc = float(np.mean(model.predict(X_train) == y_train)) if len(y_train) else 0.0
         val_acc = float(np.mean(model.predict(X_val) == y_val))
         results[(lr, reg)] = (train_acc, val_acc)
         logger.info("lr %e reg %e train accuracy: %f val accuracy: %f", lr, reg, *results[lr, reg])
         if val_acc > best_val:
             best_val, best_model = val_acc, model
+    if best_model is None:
+        raise ValueError(
+            f"training failed for every one of the {len(pairs)} pairs tried (the loss "
+            "diverged); search smaller learning rates"
+        )
     return SearchResult(results, best_val, best_model)
 
 

@@ -20,6 +20,7 @@ from tinyvision import runs
 from tinyvision.config import TrainConfig
 from tinyvision.model_selection import cross_validate_knn, search_hyperparameters
 from tinyvision.pipeline import Predictor, Prepared, RunResult, fit, prepare, write_run
+from tinyvision.solver import TrainingDivergedError
 from tinyvision.vis_utils import plot_hyperparameter_search, plot_knn_cross_validation
 
 __all__ = ["DEFAULT_K_CHOICES", "tune_run"]
@@ -60,9 +61,18 @@ def _tune_rates(
     """Search (learning rate, reg) by validation accuracy: the best config, record, model."""
     histories: dict[tuple[float, float], dict[str, Any]] = {}
 
-    def make_and_train(learning_rate: float, reg: float) -> Predictor:
+    def make_and_train(learning_rate: float, reg: float) -> Predictor | None:
         config = dataclasses.replace(prepared.config, learning_rate=learning_rate, reg=reg)
-        trained, histories[learning_rate, reg] = fit(prepared, config, None, verbose)
+        # A diverging pair overflows on its way to the divergence check; it is reported once,
+        # as a failed pair, rather than as a screen of NumPy warnings.
+        try:
+            with np.errstate(over="ignore", invalid="ignore"):
+                trained, histories[learning_rate, reg] = fit(prepared, config, None, verbose)
+        except TrainingDivergedError:
+            return None
+        # Linear classifiers have no divergence check of their own: overflowed weights mark it.
+        if not all(np.isfinite(array).all() for array in trained.arrays().values()):
+            return None
         return trained
 
     X, data = prepared.X, prepared.data
@@ -83,7 +93,13 @@ def _tune_rates(
     search_record = {
         "search": search,
         "results": [
-            {"learning_rate": lr, "reg": reg, "train_acc": tr, "val_acc": va}
+            {
+                "learning_rate": lr,
+                "reg": reg,
+                "train_acc": None if np.isnan(tr) else tr,
+                "val_acc": None if np.isnan(va) else va,
+                "diverged": bool(np.isnan(va)),
+            }
             for (lr, reg), (tr, va) in result.results.items()
         ],
         "best_learning_rate": best_lr,

@@ -132,7 +132,8 @@ def plot_hyperparameter_search(
 ) -> Path:
     """The course's two scatter plots, training and validation accuracy over (lr, reg), log-log.
 
-    results: {(learning_rate, reg): (train_accuracy, val_accuracy)}, all rates and strengths > 0
+    results: {(learning_rate, reg): (train_accuracy, val_accuracy)}, all rates and strengths > 0;
+        pairs with NaN accuracies (failed training) are drawn as black crosses
     path: PNG file to write
     returns the path written, as a Path
     """
@@ -142,13 +143,21 @@ def plot_hyperparameter_search(
     if np.any(pairs <= 0):
         raise ValueError("learning rates and regularisation strengths must be > 0 for log axes")
     accuracies = np.array(list(results.values()), dtype=np.float64)
+    failed = np.isnan(accuracies).any(axis=1)
     fig = Figure(figsize=(11, 4.5))
     for column, title in enumerate(("training accuracy", "validation accuracy")):
         ax = fig.add_subplot(1, 2, column + 1)
         points = ax.scatter(
-            pairs[:, 0], pairs[:, 1], s=100, c=accuracies[:, column], cmap="coolwarm"
+            pairs[~failed, 0],
+            pairs[~failed, 1],
+            s=100,
+            c=accuracies[~failed, column],
+            cmap="coolwarm",
         )
         fig.colorbar(points, ax=ax)
+        if failed.any():
+            ax.scatter(*pairs[failed].T, s=100, c="black", marker="x", label="diverged")
+            ax.legend()
         ax.set_xscale("log")
         ax.set_yscale("log")
         ax.set_xlabel("learning rate")

@@ -85,10 +85,11 @@ def run(args: argparse.Namespace) -> int:
     else:
         print(f"{'learning rate':>14}{'reg':>12}{'train acc':>11}{'val acc':>9}")
         for row in record["results"]:
-            print(
-                f"{row['learning_rate']:>14.3e}{row['reg']:>12.3e}"
-                f"{row['train_acc']:>11.4f}{row['val_acc']:>9.4f}"
-            )
+            pair = f"{row['learning_rate']:>14.3e}{row['reg']:>12.3e}"
+            if row["diverged"]:
+                print(f"{pair}{'diverged':>20}")
+            else:
+                print(f"{pair}{row['train_acc']:>11.4f}{row['val_acc']:>9.4f}")
         print(
             f"best: learning rate {record['best_learning_rate']:.3e}, "
             f"reg {record['best_reg']:.3e}, val accuracy {record['best_val_acc']:.4f}"
