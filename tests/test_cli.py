@@ -42,6 +42,7 @@ def test_default_train_writes_run_folder_and_evaluate_reproduces_it(tmp_path, ca
         (["--model", "knn"], 0.9),
         (["--model", "two-layer", "--epochs", "10"], 0.85),
         (["--model", "fc", "--epochs", "5", "--hidden-dims", "32,32"], 0.85),
+        (["--model", "fc", "--epochs", "10", "--hidden-dims", "32,32", "--augment"], 0.8),
         (["--model", "two-layer", "--dataset", "spiral"], 0.9),
     ],
 )

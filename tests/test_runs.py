@@ -70,6 +70,8 @@ def test_resolve_config_fills_defaults_and_keeps_explicit_values():
         ({"dropout": 0.0}, "keep probability"),
         ({"dtype": "float16"}, "float32 or float64"),
         ({"schedule": "linear"}, "schedule must be one of step, cosine"),
+        ({"augment": True, "model": "softmax"}, "use it with --model two-layer, fc, cnn"),
+        ({"augment": True, "model": "fc", "dataset": "spiral"}, "needs images"),
     ],
 )
 def test_resolve_config_rejects_bad_values(changes, message):

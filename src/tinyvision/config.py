@@ -298,6 +298,15 @@ def resolve_config(config: TrainConfig) -> TrainConfig:
         )
     if not 0.0 < resolved.dropout <= 1.0:
         raise ValueError(f"dropout is the keep probability, in (0, 1]; got {resolved.dropout}")
-    if resolved.augment and resolved.model not in ("cnn", "convnet"):
-        raise ValueError("--augment shifts and mirrors images: use it with --model cnn or convnet")
+    if resolved.augment:
+        if resolved.model not in ("two-layer", "fc", "cnn", "convnet"):
+            raise ValueError(
+                "--augment shifts and mirrors the training images of a net: use it with "
+                "--model two-layer, fc, cnn or convnet"
+            )
+        if resolved.dataset == "spiral" or resolved.features:
+            raise ValueError(
+                "--augment needs images to shift and mirror: use --dataset digits or cifar10 "
+                "without --features"
+            )
     return resolved

@@ -98,13 +98,14 @@ def feature_matrices(
     config: TrainConfig, data: dict[str, np.ndarray], splits: tuple[str, ...], verbose: bool
 ) -> dict[str, np.ndarray]:
     """Each requested split as a flat (N, D) matrix (raw pixels or the selected image features),
-    or as (N, C, H, W) images for the conv models."""
+    or as (N, C, H, W) images for the conv models and for augmented training (which shifts and
+    mirrors images; the fully-connected nets flatten them themselves)."""
     matrices = {}
     for split in splits:
         images = data[f"X_{split}"]
         if config.features:
             matrices[split] = _image_features(images, verbose).astype(config.dtype)
-        elif config.model in CONV_MODELS:
+        elif config.model in CONV_MODELS or config.augment:
             matrices[split] = images
         else:
             matrices[split] = images.reshape(len(images), -1)
