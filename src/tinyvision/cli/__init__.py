@@ -9,7 +9,7 @@ from collections.abc import Sequence
 
 from threadpoolctl import threadpool_limits
 
-from tinyvision import __version__
+from tinyvision import __version__, parallel
 from tinyvision.cli import caption, data, evaluate, experiment, gradcheck, train, tune
 
 __all__ = ["build_parser", "main"]
@@ -48,8 +48,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--threads",
         type=int,
-        help="BLAS threads (default: 1 for the small embedded data sets, where threading only "
-        "adds overhead; all cores otherwise)",
+        help="BLAS threads and threads of the conv layers' copies (default: 1 for the small "
+        "embedded data sets, where threading only adds overhead; all cores otherwise)",
     )
     subparsers = parser.add_subparsers(title="commands", metavar="COMMAND")
     for command in (train, evaluate, tune, experiment, caption, data, gradcheck):
@@ -69,9 +69,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         stream=sys.stderr,
     )
     threads = args.threads
+    if threads is not None and threads < 1:
+        parser.error(f"--threads must be at least 1, got {threads}")
     if threads is None and getattr(args, "dataset", None) in SMALL_DATASETS:
         threads = 1
+    copy_threads = parallel.num_threads()
     try:
+        if threads is not None:
+            parallel.set_num_threads(threads)
         with threadpool_limits(limits=threads):
             return int(args.handler(args) or 0)
     except (OSError, ValueError, RuntimeError) as error:
@@ -80,3 +85,5 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("tinyvision: interrupted", file=sys.stderr)
         return 130
+    finally:
+        parallel.set_num_threads(copy_threads)

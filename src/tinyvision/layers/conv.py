@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from tinyvision.parallel import copy_in_slices, run_in_slices
 from tinyvision.validation import check_float_array
 
 from .im2col import col2im, im2col, int_param, output_size, pad_images
@@ -132,8 +133,13 @@ def conv_forward_fast(
     w2 = w.reshape(n_filters, -1).astype(dtype, copy=False)
     res = (w2 @ cols).reshape(n_filters, n_images, out_h, out_w)
     out = np.empty((n_images, n_filters, out_h, out_w), dtype=dtype)
+    bias = b.astype(dtype, copy=False)[:, None, None]
+
     # The bias add doubles as the (F, N) -> (N, F) transposing copy: one pass over the output.
-    np.add(res.transpose(1, 0, 2, 3), b.astype(dtype, copy=False)[:, None, None], out=out)
+    def add_bias(images: slice) -> None:
+        np.add(res[:, images].transpose(1, 0, 2, 3), bias, out=out[images])
+
+    run_in_slices(add_bias, n_images, out.size)
     return out, (cols, w2, x.shape, w.shape, stride, pad)
 
 
@@ -155,7 +161,7 @@ def conv_backward_fast(dout: np.ndarray, cache: tuple) -> tuple[np.ndarray, np.n
     # (N, F, H', W') -> (F, N*H'*W'): the column order of `cols`, so both products are plain
     # GEMMs with no hidden copies.
     dout2 = np.empty((n_filters, n_images, out_h, out_w), dtype=cols.dtype)
-    dout2[...] = dout.transpose(1, 0, 2, 3)
+    copy_in_slices(dout2, dout.transpose(1, 0, 2, 3), axis=1)
     dout2 = dout2.reshape(n_filters, -1)
     db = dout2.sum(axis=1)
     dw = (dout2 @ cols.T).reshape(w_shape)
@@ -185,4 +191,5 @@ def _dx_by_full_correlation(dout: np.ndarray, w: np.ndarray, pad: int) -> np.nda
     cols = im2col(pad_images(dout, kh - 1 - pad, w.dtype, kw - 1 - pad), kh, kw, 1)
     flipped = w[:, :, ::-1, ::-1].transpose(1, 0, 2, 3).reshape(n_channels, -1)
     res = (flipped @ cols).reshape(n_channels, n_images, out_h + kh - 1 - 2 * pad, -1)
-    return np.ascontiguousarray(res.transpose(1, 0, 2, 3))
+    dx = np.empty((n_images, *res.shape[:1], *res.shape[2:]), dtype=res.dtype)
+    return copy_in_slices(dx, res.transpose(1, 0, 2, 3))

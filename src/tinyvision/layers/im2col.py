@@ -18,6 +18,8 @@ from collections.abc import Iterator, Mapping
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
+from tinyvision.parallel import copy_in_slices, run_in_slices
+
 __all__ = [
     "col2im",
     "im2col",
@@ -83,7 +85,7 @@ def pad_images(x: np.ndarray, pad: int, dtype: np.dtype, pad_w: int | None = Non
     if pad == pad_w == 0:
         return np.ascontiguousarray(x, dtype=dtype)
     xp = np.zeros((n, c, h + 2 * pad, w + 2 * pad_w), dtype=dtype)
-    xp[:, :, pad : pad + h, pad_w : pad_w + w] = x
+    copy_in_slices(xp[:, :, pad : pad + h, pad_w : pad_w + w], x.astype(dtype, copy=False))
     return xp
 
 
@@ -97,8 +99,10 @@ def im2col(xp: np.ndarray, kh: int, kw: int, stride: int) -> np.ndarray:
     # (N, C, Hp-kh+1, Wp-kw+1, kh, kw) view, subsampled by the stride: no copy yet.
     windows = sliding_window_view(xp, (kh, kw), axis=(2, 3))[:, :, ::stride, ::stride]
     out_h, out_w = windows.shape[2:4]
-    # The single copy: reorder to (C, kh, kw, N, H', W') so rows match w.reshape(F, -1).
-    cols = np.ascontiguousarray(windows.transpose(1, 4, 5, 0, 2, 3))
+    # The single copy: reorder to (C, kh, kw, N, H', W') so rows match w.reshape(F, -1); split
+    # over the images, the axis that is long for every layer.
+    cols = np.empty((c, kh, kw, n, out_h, out_w), dtype=xp.dtype)
+    copy_in_slices(cols, windows.transpose(1, 4, 5, 0, 2, 3), axis=3)
     return cols.reshape(c * kh * kw, n * out_h * out_w)
 
 
@@ -133,6 +137,11 @@ def col2im(
     # Accumulate in (C, N, ...) order, the order of the blocks, so each strided add walks both
     # operands the same way; one transposing copy at the end restores (N, C, H, W).
     dxp = np.zeros((c, n, h + 2 * pad, w + 2 * pad), dtype=dcols.dtype)
-    for i, j, view in window_views(dxp, kh, kw, stride, out_h, out_w):
-        view += blocks[:, i, j]
-    return np.ascontiguousarray(dxp[:, :, pad : pad + h, pad : pad + w].transpose(1, 0, 2, 3))
+
+    def scatter(images: slice) -> None:
+        for i, j, view in window_views(dxp[:, images], kh, kw, stride, out_h, out_w):
+            view += blocks[:, i, j, images]
+
+    run_in_slices(scatter, n, dcols.size)
+    dx = np.empty((n, c, h, w), dtype=dcols.dtype)
+    return copy_in_slices(dx, dxp[:, :, pad : pad + h, pad : pad + w].transpose(1, 0, 2, 3))
