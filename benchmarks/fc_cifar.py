@@ -47,6 +47,8 @@ NET_FIELDS = (
     "update_rule",
     "learning_rate",
     "lr_decay",
+    "schedule",
+    "augment",
     "reg",
     "batch_size",
     "epochs",
@@ -57,10 +59,12 @@ NET_FIELDS = (
 
 
 def _training_matrix(config: TrainConfig) -> tuple[np.ndarray, np.ndarray]:
-    """X_train (N, 3072) and y_train (N,) exactly as train_run feeds them to the net."""
+    """X_train (N, 3072) and y_train (N,) as train_run feeds them to the net (before any
+    augmentation, which neither timed side includes)."""
     data = load_dataset(config)
     matrix = feature_matrices(config, data, ("train",), verbose=False)["train"]
-    return apply_preprocessing(config, matrix, fit_preprocessing(config, matrix)), data["y_train"]
+    X = apply_preprocessing(config, matrix, fit_preprocessing(config, matrix))
+    return X.reshape(len(X), -1), data["y_train"]
 
 
 def time_ours(config: TrainConfig, X: np.ndarray, y: np.ndarray) -> float:

@@ -7,6 +7,7 @@ import pytest
 
 from tinyvision import parallel
 from tinyvision.layers.conv import conv_backward_fast, conv_forward_fast
+from tinyvision.layers.pooling import max_pool_backward_fast, max_pool_forward_fast
 
 
 @pytest.fixture
@@ -65,6 +66,20 @@ def test_threaded_conv_equals_single_threaded_bit_for_bit(
     np.testing.assert_array_equal(out, out_1)
     for threaded, single in zip(grads, conv_backward_fast(dout, cache_1), strict=True):
         np.testing.assert_array_equal(threaded, single)
+
+
+@pytest.mark.parametrize("pool", [1, 3])
+def test_threaded_max_pool_equals_single_threaded_bit_for_bit(always_threaded, pool):
+    # Rounded values make ties, so the first-maximum rule is exercised too.
+    x = np.round(np.random.default_rng(2).standard_normal((5, 3, 13, 13)), 1)
+    pool_param = {"pool_height": pool, "pool_width": pool, "stride": 2}
+    out, cache = max_pool_forward_fast(x, pool_param)
+    dout = np.random.default_rng(3).standard_normal(out.shape)
+    dx = max_pool_backward_fast(dout, cache)
+    parallel.set_num_threads(1)
+    out_1, cache_1 = max_pool_forward_fast(x, pool_param)
+    np.testing.assert_array_equal(out, out_1)
+    np.testing.assert_array_equal(dx, max_pool_backward_fast(dout, cache_1))
 
 
 @pytest.mark.parametrize("bad", [0, -1, 1.5])

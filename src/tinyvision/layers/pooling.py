@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from tinyvision.parallel import run_in_slices
 from tinyvision.validation import check_float_array
 
 from .im2col import int_param, output_size, window_views
@@ -103,25 +104,35 @@ def _axis_slices(a: np.ndarray, axis: int, k: int, stride: int, count: int) -> l
     return views
 
 
-def _max_along(a: np.ndarray, axis: int, k: int, stride: int, count: int) -> np.ndarray:
-    """Maximum over the count windows of length k along one axis, as a new array."""
+def _max_along(
+    a: np.ndarray, axis: int, k: int, stride: int, count: int, out: np.ndarray
+) -> np.ndarray:
+    """Maximum over the count windows of length k along one axis, written into out."""
     views = _axis_slices(a, axis, k, stride, count)
-    best = np.array(views[0])
+    np.copyto(out, views[0])
     for view in views[1:]:
-        np.maximum(best, view, out=best)
-    return best
+        np.maximum(out, view, out=out)
+    return out
 
 
 def _unmax_along(
-    dbest: np.ndarray, best: np.ndarray, a: np.ndarray, axis: int, k: int, stride: int
+    dbest: np.ndarray,
+    best: np.ndarray,
+    a: np.ndarray,
+    axis: int,
+    k: int,
+    stride: int,
+    da: np.ndarray,
 ) -> np.ndarray:
-    """Gradient with respect to a of best = _max_along(a, axis, k, stride, ...).
+    """Gradient with respect to a of best = _max_along(a, axis, k, stride, ...), written into
+    da (a's shape, dbest's dtype).
 
     Each window's gradient goes to the first position along the axis that equals its maximum.
     """
     count = best.shape[axis]
     # stride == k: the windows tile the axis, so every position is written exactly once.
-    da = np.empty(a.shape, dtype=dbest.dtype) if stride == k else np.zeros(a.shape, dbest.dtype)
+    if stride != k:
+        da[...] = 0
     free = np.ones(best.shape, dtype=bool)
     hit = np.empty(best.shape, dtype=bool)
     sources = _axis_slices(a, axis, k, stride, count)
@@ -148,8 +159,15 @@ def _max_pool_separable(
     window's maximum, at the first column of that row that does; routing the gradient back row
     step first, then column step, therefore reproduces the naive tie-break exactly.
     """
-    row_max = _max_along(x, 3, pw, stride, out_w)
-    out = _max_along(row_max, 2, ph, stride, out_h)
+    n_images, n_channels, height = x.shape[:3]
+    row_max = np.empty((n_images, n_channels, height, out_w), dtype=x.dtype)
+    out = np.empty((n_images, n_channels, out_h, out_w), dtype=x.dtype)
+
+    def pool(images: slice) -> None:
+        _max_along(x[images], 3, pw, stride, out_w, row_max[images])
+        _max_along(row_max[images], 2, ph, stride, out_h, out[images])
+
+    run_in_slices(pool, n_images, x.size)
     return out, (x, row_max, out, ph, pw, stride)
 
 
@@ -206,8 +224,15 @@ def max_pool_backward_fast(dout: np.ndarray, cache: tuple) -> np.ndarray:
     """
     x, row_max, out, ph, pw, stride = cache
     dout = np.asarray(dout, dtype=out.dtype)
-    drow = _unmax_along(dout, out, row_max, 2, ph, stride)
-    return _unmax_along(drow, row_max, x, 3, pw, stride)
+    drow = np.empty(row_max.shape, dtype=out.dtype)
+    dx = np.empty(x.shape, dtype=out.dtype)
+
+    def unpool(images: slice) -> None:
+        _unmax_along(dout[images], out[images], row_max[images], 2, ph, stride, drow[images])
+        _unmax_along(drow[images], row_max[images], x[images], 3, pw, stride, dx[images])
+
+    run_in_slices(unpool, len(x), x.size)
+    return dx
 
 
 def avg_pool_forward(x: np.ndarray, pool_param: dict[str, Any]) -> tuple[np.ndarray, tuple]:
