@@ -190,6 +190,7 @@ def main() -> None:
         "ratio": ours / torch_seconds,
     }
 
+    schedule = "cosine" if resolved.schedule == "cosine" else f"decay {resolved.lr_decay:g}"
     print(
         "fully-connected net on CIFAR-10, default settings of `tinyvision train --model fc "
         "--dataset cifar10`"
@@ -199,7 +200,7 @@ def main() -> None:
     print(
         _row(
             "optimiser",
-            f"{resolved.update_rule} lr {resolved.learning_rate:g} decay {resolved.lr_decay:g} "
+            f"{resolved.update_rule} lr {resolved.learning_rate:g} {schedule} "
             f"reg {resolved.reg:g}, batch {resolved.batch_size}, {resolved.epochs} epochs",
         )
     )
