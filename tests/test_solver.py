@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import sys
 from pathlib import Path
 
@@ -134,6 +135,27 @@ def test_iteration_schedule_sets_lr_before_every_update(data):
     solver = make(data, update_rule=spy_sgd, lr_schedule=sched, num_epochs=2)
     solver.train()
     assert seen[::2] == pytest.approx([0.5 * 0.9**t for t in range(10)])
+
+
+def test_named_cosine_schedule_spans_every_update_of_the_run(data):
+    seen = []
+
+    def spy_sgd(w, dw, config=None):
+        seen.append(config["learning_rate"])
+        return w - config["learning_rate"] * dw, config
+
+    solver = make(data, update_rule=spy_sgd, lr_schedule="cosine", num_epochs=2)
+    solver.train()
+    # 2 epochs x 5 updates, two parameters each: half a cosine from 0.5 over t = 0 .. 10.
+    assert seen[::2] == pytest.approx([0.25 * (1 + math.cos(math.pi * t / 10)) for t in range(10)])
+    assert make(data, lr_schedule="step").lr_schedule is None
+
+
+def test_named_schedule_needs_a_known_name_and_a_learning_rate(data):
+    with pytest.raises(ValueError, match="schedule must be one of step, cosine, got 'linear'"):
+        make(data, lr_schedule="linear")
+    with pytest.raises(ValueError, match=r"give it, e.g. optim_config=\{'learning_rate'"):
+        make(data, lr_schedule="cosine", optim_config={})
 
 
 def test_unknown_kwargs_are_named(data):

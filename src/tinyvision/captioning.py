@@ -34,7 +34,7 @@ import numpy as np
 from tinyvision import runs
 from tinyvision.captioning_solver import CaptioningSolver, caption_words, score_captions
 from tinyvision.config import JsonConfig
-from tinyvision.schedules import SCHEDULES, named_schedule
+from tinyvision.schedules import SCHEDULES
 
 __all__ = [
     "CAPTION_DATASETS",
@@ -318,14 +318,13 @@ def train_caption_run(
     runs.write_json(run_dir / "config.json", config.to_dict())
 
     num_captions = len(data["train_captions"])
-    iterations = config.epochs * max(num_captions // config.batch_size, 1)
     solver = CaptioningSolver(
         model,
         data,
         update_rule=config.update_rule,
         optim_config={"learning_rate": config.learning_rate},
         lr_decay=config.lr_decay,
-        lr_schedule=named_schedule(config.schedule, config.learning_rate, iterations),
+        lr_schedule=config.schedule,
         batch_size=config.batch_size,
         num_epochs=config.epochs,
         num_train_samples=config.num_eval or 1000,

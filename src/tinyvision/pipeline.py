@@ -18,7 +18,6 @@ import numpy as np
 
 from tinyvision import runs
 from tinyvision.config import TrainConfig, resolve_config
-from tinyvision.schedules import named_schedule
 
 __all__ = [
     "Predictor",
@@ -270,20 +269,13 @@ def _fit(
     from tinyvision.solver import Solver
 
     model = _build_net(config, X["train"].shape[1:], num_classes(data))
-    solver_data = _solver_data(config, X, data)
-    # The Solver's own count of updates per epoch, so a cosine schedule ends exactly at 0.
-    if "train" in solver_data:
-        steps_per_epoch = len(solver_data["train"])
-    else:
-        steps_per_epoch = max(len(y_train) // config.batch_size, 1)
-    iterations = config.epochs * steps_per_epoch
     solver = Solver(
         model,
-        solver_data,
+        _solver_data(config, X, data),
         update_rule=config.update_rule,
         optim_config={"learning_rate": config.learning_rate},
         lr_decay=config.lr_decay,
-        lr_schedule=named_schedule(config.schedule, config.learning_rate, iterations),
+        lr_schedule=config.schedule,
         batch_size=config.batch_size,
         num_epochs=config.epochs,
         print_every=max(1, len(y_train) // config.batch_size // 4),

@@ -46,6 +46,7 @@ from tinyvision.checkpoint import (
     save_weights,
     set_buffers,
 )
+from tinyvision.schedules import named_schedule
 from tinyvision.validation import check_labels, check_same_length
 
 __all__ = ["Solver", "TrainingDivergedError"]
@@ -131,7 +132,9 @@ class Solver:
     without val-accuracy improvement), out_dir (None; run folder with history.json,
     checkpoint.npz and best.npz), checkpoint_every (1 epoch), resume (None; a checkpoint.npz
     to continue from), lr_schedule (None; a tinyvision.schedules schedule used instead of
-    lr_decay).
+    lr_decay, or a name from tinyvision.schedules.SCHEDULES: "cosine" anneals
+    optim_config["learning_rate"] to 0 over all num_epochs * iterations_per_epoch updates,
+    "step" is lr_decay).
 
     Minibatches are drawn as in the course, ``choice(num_train, batch_size)`` per update (with
     replacement), but from the Solver's own Generator ``self.rng``. A resumed run restores that
@@ -213,6 +216,17 @@ class Solver:
         _check_int("seed", self.seed, 0, allow_none=True)
         if not (isinstance(self.lr_decay, (int, float)) and 0 < self.lr_decay < math.inf):
             raise ValueError(f"lr_decay must be a finite number > 0, got {self.lr_decay!r}")
+        if isinstance(self.lr_schedule, str):
+            if "learning_rate" not in self.optim_config:
+                raise ValueError(
+                    f"lr_schedule={self.lr_schedule!r} scales optim_config['learning_rate']; "
+                    "give it, e.g. optim_config={'learning_rate': 1e-3}"
+                )
+            self.lr_schedule = named_schedule(
+                self.lr_schedule,
+                self.optim_config["learning_rate"],
+                self.num_epochs * self.iterations_per_epoch,
+            )
         self._schedule_unit = None
         if self.lr_schedule is not None:
             self._schedule_unit = getattr(self.lr_schedule, "unit", "epoch")
