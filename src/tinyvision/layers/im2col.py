@@ -85,7 +85,8 @@ def pad_images(x: np.ndarray, pad: int, dtype: np.dtype, pad_w: int | None = Non
     if pad == pad_w == 0:
         return np.ascontiguousarray(x, dtype=dtype)
     xp = np.zeros((n, c, h + 2 * pad, w + 2 * pad_w), dtype=dtype)
-    copy_in_slices(xp[:, :, pad : pad + h, pad_w : pad_w + w], x.astype(dtype, copy=False))
+    # copyto casts on the way, so a float64 x needs no float32 copy of its own first.
+    copy_in_slices(xp[:, :, pad : pad + h, pad_w : pad_w + w], x)
     return xp
 
 
