@@ -9,15 +9,11 @@ import zipfile
 import numpy as np
 import pytest
 
-from tinyvision.captioning import (
-    CAPTION_DEFAULTS,
-    CaptionConfig,
-    _load_run,
-    evaluate_captions,
-    resolve_caption_config,
-    sample_run,
-)
+from tinyvision import registry
+from tinyvision.captioning import evaluate_captions, sample_run
 from tinyvision.cli import main
+from tinyvision.config import CaptionConfig, resolve_config
+from tinyvision.pipeline import load_run
 
 TINY = ["--epochs", "2", "--num-train", "200", "--num-eval", "40", "--batch-size", "50"]
 REQUIRED = {"test_exact_match", "test_bleu4", "seconds", "model", "dataset"}
@@ -43,7 +39,7 @@ def test_train_writes_the_run_folder(lstm_run, capsys):
         assert 0.0 <= metrics[key] <= 1.0
     config = json.loads((lstm_run / "config.json").read_text())
     assert config["hidden_dim"] == 16 and config["learning_rate"] == 2e-2
-    assert config["lr_decay"] == CAPTION_DEFAULTS[("lstm", "digit-strips")].get("lr_decay", 0.95)
+    assert config["lr_decay"] == 0.95 and config["config_version"] == 2
     history = json.loads((lstm_run / "history.json").read_text())
     assert len(history["loss_history"]) == 2 * (200 // 50)
     assert np.isclose(metrics["train_loss"], np.mean(history["loss_history"][-4:]))
@@ -56,9 +52,9 @@ def test_train_writes_the_run_folder(lstm_run, capsys):
 
 
 def test_reloaded_model_reproduces_the_test_metrics(lstm_run):
-    config, data, model = _load_run(lstm_run, "test")
+    loaded = load_run(lstm_run, ("test",))
     metrics = json.loads((lstm_run / "metrics.json").read_text())
-    again = evaluate_captions(model, data, "test", config.num_eval)
+    again = evaluate_captions(loaded.model, loaded.prepared.data, "test", loaded.config.num_eval)
     assert again["exact_match"] == metrics["test_exact_match"]
     assert again["bleu4"] == metrics["test_bleu4"]
 
@@ -102,22 +98,24 @@ def test_transformer_run(tmp_path, capsys):
 
 
 def test_defaults_are_tuned_per_model():
-    lstm = resolve_caption_config(CaptionConfig(model="lstm"))
-    tf = resolve_caption_config(CaptionConfig(model="transformer"))
+    lstm = resolve_config(CaptionConfig(model="lstm"))
+    tf = resolve_config(CaptionConfig(model="transformer"))
     for config in (lstm, tf):
         assert config.val_metric == "exact_match"
-        for key, value in CAPTION_DEFAULTS[(config.model, "digit-strips")].items():
+        for key, value in registry.get(config.model).defaults["digit-strips"].items():
             assert getattr(config, key) == value
-    coco = resolve_caption_config(CaptionConfig(model="lstm", dataset="coco"))
+    assert (lstm.learning_rate, tf.learning_rate, tf.dim_feedforward) == (2e-3, 5e-3, 128)
+    coco = resolve_config(CaptionConfig(model="lstm", dataset="coco"))
     assert coco.val_metric == "bleu4"
-    assert resolve_caption_config(CaptionConfig(model="lstm", epochs=3)).epochs == 3
+    assert resolve_config(CaptionConfig(model="lstm", epochs=3)).epochs == 3
 
 
 @pytest.mark.parametrize(
     "changes, match",
     [
-        ({"model": "gru"}, "unknown captioning model 'gru'"),
-        ({"dataset": "flickr"}, "unknown captioning dataset"),
+        ({"model": "gru"}, "unknown model 'gru'"),
+        ({"model": "softmax"}, "classification model"),
+        ({"dataset": "flickr"}, "unknown dataset 'flickr'"),
         ({"epochs": 0}, "epochs must be a positive integer"),
         ({"learning_rate": -1.0}, "learning_rate"),
         (
@@ -131,7 +129,7 @@ def test_defaults_are_tuned_per_model():
 )
 def test_bad_configs(changes, match):
     with pytest.raises(ValueError, match=match):
-        resolve_caption_config(CaptionConfig(**changes))
+        resolve_config(CaptionConfig(**changes))
 
 
 def test_cli_errors(tmp_path, capsys):

@@ -127,25 +127,25 @@ def test_norm_batch_size_runs_every_normalisation_and_batch_size(tmp_path):
     ]
 
 
-def test_dropout_compares_keep_ratios_and_reports_the_gap(tmp_path):
+def test_dropout_compares_drop_probabilities_and_reports_the_gap(tmp_path):
     result = run_experiment(
         "dropout",
         out=tmp_path,
         num_training=100,
         epochs=3,
-        overrides={"hidden_dims": (32,), "keep_ratios": (1.0, 0.5)},
+        overrides={"hidden_dims": (32,), "drop_probabilities": (0.0, 0.5)},
     )
     _check_png(tmp_path / "dropout.png")
     results = _results(tmp_path)["results"]
-    assert set(results) == {"1.0", "0.5"}
+    assert set(results) == {"0.0", "0.5"}
     for row in result.rows:
-        run = results[str(row["keep_ratio"])]
+        run = results[str(row["dropout"])]
         assert row["gap"] == pytest.approx(
             run["train_acc_history"][-1] - run["val_acc_history"][-1]
         )
     # The masks differ from update to update (the net's dropout seed is not reused per step),
-    # so keep 0.5 trains on a different path than no dropout.
-    assert results["1.0"]["loss_history"] != results["0.5"]["loss_history"]
+    # so dropout 0.5 trains on a different path than no dropout.
+    assert results["0.0"]["loss_history"] != results["0.5"]["loss_history"]
 
 
 def test_experiment_data_is_flat_and_centred_on_the_training_mean():

@@ -219,39 +219,18 @@ def test_weights_round_trip(tmp_path):
         assert float(z["best_val_acc"]) == 0.5
 
 
-class _CourseNet:
-    """Shaped like the course FullyConnectedNet: running stats inside bn_params dicts."""
+def test_buffers_are_the_state_dict_entries_that_are_not_params():
+    from tinyvision.classifiers.fc_net import FullyConnectedNet
 
-    def __init__(self):
-        self.params = {}
-        self.bn_params = [{"mode": "train"}, {"mode": "train", "running_mean": np.zeros(2)}]
-
-
-class _StateDictNet:
-    def __init__(self):
-        self.params = {}
-        self.stats = np.zeros(2)
-
-    def state_dict(self):
-        return {"stats": self.stats}
-
-    def load_state_dict(self, d):
-        self.stats = d["stats"]
-
-
-def test_buffer_protocol():
-    net = _CourseNet()
+    net = FullyConnectedNet([3], input_dim=4, num_classes=2, normalization="batchnorm", seed=0)
     buffers = get_buffers(net)
-    assert list(buffers) == ["bn_params.1.running_mean"]
-    buffers["bn_params.1.running_mean"] += 5  # a copy, not the live array
-    assert net.bn_params[1]["running_mean"].sum() == 0
-    set_buffers(net, {"bn_params.0.running_var": np.ones(2)})
-    np.testing.assert_array_equal(net.bn_params[0]["running_var"], np.ones(2))
-    with pytest.raises(DataError, match="needs bn_params\\[4\\]"):
-        set_buffers(net, {"bn_params.4.running_var": np.ones(2)})
-
-    sd = _StateDictNet()
-    assert list(get_buffers(sd)) == ["stats"]
-    set_buffers(sd, {"stats": np.full(2, 3.0)})
-    np.testing.assert_array_equal(sd.stats, [3.0, 3.0])
+    assert sorted(buffers) == ["bn1/running_mean", "bn1/running_var"]
+    buffers["bn1/running_mean"] += 5  # a copy, not the live array
+    assert net.bn_params[0]["running_mean"].sum() == 0
+    set_buffers(net, {"bn1/running_var": np.ones(3), "bn1/running_mean": np.full(3, 2.0)})
+    np.testing.assert_array_equal(net.bn_params[0]["running_var"], np.ones(3))
+    with pytest.raises(DataError, match="unexpected.*bn4/running_var"):
+        set_buffers(net, {"bn4/running_var": np.ones(2)})
+    with pytest.raises(DataError, match="shape"):
+        set_buffers(net, {"bn1/running_var": np.ones(2), "bn1/running_mean": np.ones(3)})
     assert get_buffers(object()) == {}

@@ -13,6 +13,8 @@ import time
 
 import numpy as np
 
+from tinyvision.model import Model
+
 __all__ = ["SoftmaxRegression", "blobs", "toy_solver"]
 
 
@@ -25,8 +27,8 @@ def blobs(n: int, d: int = 5, c: int = 3, seed: int = 0, spread: float = 0.3):
     return X, y
 
 
-class SoftmaxRegression:
-    """Softmax regression with the course model interface (params dict, loss(X, y=None))."""
+class SoftmaxRegression(Model):
+    """Softmax regression on the model contract (params dict, loss(X, y=None), buffers)."""
 
     def __init__(
         self,
@@ -42,8 +44,14 @@ class SoftmaxRegression:
         self.params = {"W": 0.01 * rng.standard_normal((d, c)), "b": np.zeros(c)}
         self.sleep, self.nan_after, self.grad_noise = sleep, nan_after, grad_noise
         self.train_calls = 0
-        if track_mean:
-            self.buffers = {"running_mean": np.zeros(d)}
+        self._buffers = {"running_mean": np.zeros(d)} if track_mean else {}
+
+    @property
+    def buffers(self):
+        return self._buffers
+
+    def _set_buffer(self, name, value):
+        self._buffers[name] = value
 
     def loss(self, X, y=None):
         scores = X @ self.params["W"] + self.params["b"]
@@ -52,8 +60,8 @@ class SoftmaxRegression:
         self.train_calls += 1
         if self.sleep:
             time.sleep(self.sleep)
-        if hasattr(self, "buffers"):
-            self.buffers["running_mean"] = 0.9 * self.buffers["running_mean"] + 0.1 * X.mean(0)
+        if self._buffers:
+            self._buffers["running_mean"] = 0.9 * self._buffers["running_mean"] + 0.1 * X.mean(0)
         shifted = scores - scores.max(axis=1, keepdims=True)
         log_probs = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
         N = len(X)

@@ -1,19 +1,14 @@
-"""The captioning run pipeline: from a CaptionConfig to a run folder, and back to captions.
+"""Image captioning runs: data, the CaptioningSolver, scores, and captions drawn from a run.
 
-`train_caption_run` loads the data (digit strips, or the course's COCO files), builds a
-CaptioningRNN (rnn / lstm) or CaptioningTransformer, trains it with the CaptioningSolver and
-writes a run folder like `tinyvision train` does:
+The task behind `tinyvision caption train` (the models are registered in
+tinyvision/models/captioning.py and trained by the one run function in tinyvision.pipeline):
+it loads digit strips (generated, offline) or the course's COCO files, hands them to the
+CaptioningSolver, and scores a trained model by exact match and BLEU-4 of its greedy captions.
+Exact match and BLEU-4 ignore <START>, <END> and <NULL>, and an image with several reference
+captions (COCO) is matched against all of them.
 
-    config.json    the resolved CaptionConfig
-    metrics.json   test/val exact match and BLEU-4, train loss, seconds, model, dataset
-    history.json   loss per update, the val metric per epoch (written by the Solver)
-    model.npz      the model's parameters as model/<name> (never pickle)
-    loss.png       training loss per update
-    checkpoint.npz, best.npz   the Solver's checkpoints (resume with `resume=`)
-
-`sample_run` rebuilds the model from a run folder and draws captions for a few images of a
-split into a PNG. Test metrics use greedy captions; exact match and BLEU-4 ignore <START>,
-<END> and <NULL>, and an image with several reference captions (COCO) is matched against all.
+`sample_run` rebuilds the model of a run folder and draws captions for a few images of a split
+into a PNG.
 
 COCO has no test split in the course files: its val images are split in two by image index,
 the first half for validation (model selection) and the second for the test metrics.
@@ -21,167 +16,41 @@ the first half for validation (model selection) and the second for the test metr
 
 from __future__ import annotations
 
-import dataclasses
-import logging
 import math
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from tinyvision import runs
 from tinyvision.captioning_solver import CaptioningSolver, caption_words, score_captions
-from tinyvision.config import JsonConfig
-from tinyvision.schedules import SCHEDULES
+from tinyvision.config import CaptionConfig
+from tinyvision.registry import ModelSpec
 
 __all__ = [
+    "CAPTIONING",
     "CAPTION_DATASETS",
-    "CAPTION_DEFAULTS",
-    "CAPTION_MODELS",
-    "CaptionConfig",
-    "build_caption_model",
+    "CaptionPrepared",
+    "CaptioningTask",
     "evaluate_captions",
     "load_caption_data",
-    "resolve_caption_config",
     "sample_run",
-    "train_caption_run",
 ]
 
-logger = logging.getLogger(__name__)
-
-CAPTION_MODELS = ("rnn", "lstm", "transformer")
 CAPTION_DATASETS = ("digit-strips", "coco")
 # Digit strips drawn for validation and test; fixed so every run is scored on the same strips.
 _DIGIT_STRIPS_EVAL = 500
 _DATA_SEED = 0
-# Longest caption the transformer's positional table holds (COCO captions have 17 tokens).
-_TRANSFORMER_MAX_LENGTH = 50
 
-_COMMON: dict[str, Any] = {
+_COMMON_DEFAULTS: dict[str, Any] = {
     "update_rule": "adam",
     "lr_decay": 0.95,
     "schedule": "step",
     "num_heads": 4,
     "num_layers": 2,
     "dropout": 0.0,
-    "dim_feedforward": None,
     "feature_dim": 512,
-    "patience": None,
-    "num_eval": None,
 }
-_DIGIT_STRIPS = {"batch_size": 50, "num_train": 40000, "schedule": "cosine"}
-_COCO = {"epochs": 5, "batch_size": 100, "num_train": 50000, "num_eval": 1000}
-_RNN_SIZES = {"hidden_dim": 128, "wordvec_dim": 64}
-_COCO_RNN = {**_COCO, "learning_rate": 5e-3, "hidden_dim": 512, "wordvec_dim": 256}
-# Tuned per (model, dataset): resolve_caption_config fills every None field from here. On digit
-# strips, more strips (new combinations of the same training digits) beat more epochs.
-CAPTION_DEFAULTS: dict[tuple[str, str], dict[str, Any]] = {
-    ("rnn", "digit-strips"): {**_DIGIT_STRIPS, **_RNN_SIZES, "epochs": 5, "learning_rate": 3e-3},
-    ("lstm", "digit-strips"): {**_DIGIT_STRIPS, **_RNN_SIZES, "epochs": 5, "learning_rate": 2e-3},
-    ("transformer", "digit-strips"): {
-        **_DIGIT_STRIPS,
-        **_RNN_SIZES,
-        "epochs": 4,
-        "learning_rate": 5e-3,
-        "dim_feedforward": 128,
-    },
-    ("rnn", "coco"): _COCO_RNN,
-    ("lstm", "coco"): _COCO_RNN,
-    ("transformer", "coco"): {
-        **_COCO,
-        **_RNN_SIZES,
-        "learning_rate": 1e-3,
-        "wordvec_dim": 256,
-        "dim_feedforward": 512,
-        "dropout": 0.1,
-        "schedule": "cosine",
-    },
-}
-
-
-@dataclass
-class CaptionConfig(JsonConfig):
-    """Everything that defines a captioning run; None means "the tuned default for this pair".
-
-    model: "rnn", "lstm" or "transformer"; dataset: "digit-strips" or "coco"
-    data_dir: folder of the course's COCO files (None: tinyvision.coco_utils.default_coco_dir)
-    num_train: training strips (digit-strips) or training captions kept (coco)
-    hidden_dim, wordvec_dim: RNN sizes; the transformer's width is wordvec_dim
-    num_heads, num_layers, dim_feedforward, dropout: transformer only
-    schedule: "step" (lr * lr_decay per epoch) or "cosine" (per update, down to 0)
-    patience: early stopping after that many epochs without a better val metric
-    num_eval: images scored per val/test evaluation (None: all of them)
-    """
-
-    model: str = "lstm"
-    dataset: str = "digit-strips"
-    data_dir: str | None = None
-    epochs: int | None = None
-    batch_size: int | None = None
-    learning_rate: float | None = None
-    lr_decay: float | None = None
-    schedule: str | None = None
-    update_rule: str | None = None
-    hidden_dim: int | None = None
-    wordvec_dim: int | None = None
-    num_heads: int | None = None
-    num_layers: int | None = None
-    dim_feedforward: int | None = None
-    dropout: float | None = None
-    num_train: int | None = None
-    feature_dim: int | None = None
-    patience: int | None = None
-    num_eval: int | None = None
-    val_metric: str | None = None
-    dtype: str = "float32"
-    seed: int = 0
-    out: str | None = None
-
-
-def resolve_caption_config(config: CaptionConfig) -> CaptionConfig:
-    """Check config and fill every None field with the tuned default of its (model, dataset)."""
-    if config.model not in CAPTION_MODELS:
-        raise ValueError(
-            f"unknown captioning model {config.model!r}; choose one of {', '.join(CAPTION_MODELS)}"
-        )
-    if config.dataset not in CAPTION_DATASETS:
-        raise ValueError(
-            f"unknown captioning dataset {config.dataset!r}; choose one of "
-            f"{', '.join(CAPTION_DATASETS)}"
-        )
-    if config.dtype not in ("float32", "float64"):
-        raise ValueError(f"dtype must be float32 or float64, got {config.dtype!r}")
-    defaults = {**_COMMON, **CAPTION_DEFAULTS[(config.model, config.dataset)]}
-    # Exact matches are rare on COCO, whose images each have five different captions.
-    defaults.setdefault("val_metric", "bleu4" if config.dataset == "coco" else "exact_match")
-    resolved = dataclasses.replace(config)
-    for name, value in defaults.items():
-        if getattr(resolved, name) is None:
-            setattr(resolved, name, value)
-    if resolved.dim_feedforward is None:
-        resolved.dim_feedforward = 4 * resolved.wordvec_dim
-    for name in ("epochs", "batch_size", "hidden_dim", "wordvec_dim", "num_heads", "num_layers"):
-        value = getattr(resolved, name)
-        if isinstance(value, bool) or int(value) != value or value < 1:
-            raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    for name in ("num_train", "feature_dim", "dim_feedforward", "num_eval", "patience"):
-        value = getattr(resolved, name)
-        if value is not None and (isinstance(value, bool) or int(value) != value or value < 1):
-            raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    if not (math.isfinite(resolved.learning_rate) and resolved.learning_rate > 0):
-        raise ValueError(f"learning_rate must be a finite number > 0, got {resolved.learning_rate}")
-    if resolved.schedule not in SCHEDULES:
-        raise ValueError(f"schedule must be one of {SCHEDULES}, got {resolved.schedule!r}")
-    if not 0.0 <= resolved.dropout < 1.0:
-        raise ValueError(f"dropout is the drop probability, in [0, 1); got {resolved.dropout}")
-    if resolved.model == "transformer" and resolved.wordvec_dim % (2 * resolved.num_heads):
-        raise ValueError(
-            f"the transformer's wordvec_dim ({resolved.wordvec_dim}) must be a multiple of "
-            f"2 * num_heads ({2 * resolved.num_heads})"
-        )
-    return resolved
 
 
 def _split_coco_val(data: dict[str, Any]) -> None:
@@ -228,37 +97,6 @@ def load_caption_data(config: CaptionConfig, num_train: int | None = None) -> di
     return data
 
 
-def build_caption_model(config: CaptionConfig, word_to_idx: dict[str, int], input_dim: int) -> Any:
-    """A freshly initialised model for a resolved config (seeded by config.seed)."""
-    dtype = np.dtype(config.dtype)
-    if config.model == "transformer":
-        from tinyvision.classifiers.transformer import CaptioningTransformer
-
-        return CaptioningTransformer(
-            word_to_idx,
-            input_dim=input_dim,
-            wordvec_dim=config.wordvec_dim,
-            num_heads=config.num_heads,
-            num_layers=config.num_layers,
-            max_length=_TRANSFORMER_MAX_LENGTH,
-            dropout=config.dropout,
-            dim_feedforward=config.dim_feedforward,
-            dtype=dtype,
-            seed=config.seed,
-        )
-    from tinyvision.classifiers.rnn import CaptioningRNN
-
-    return CaptioningRNN(
-        word_to_idx,
-        input_dim=input_dim,
-        wordvec_dim=config.wordvec_dim,
-        hidden_dim=config.hidden_dim,
-        cell_type=config.model,
-        dtype=dtype,
-        seed=config.seed,
-    )
-
-
 def _split_images(data: dict[str, Any], split: str, num: int | None) -> tuple[np.ndarray, list]:
     """The first `num` distinct images of a split and the reference word lists of each."""
     image_idxs = np.asarray(data[f"{split}_image_idxs"])
@@ -300,91 +138,95 @@ def evaluate_captions(
     }
 
 
-def train_caption_run(
-    config: CaptionConfig, verbose: bool = True, resume: str | Path | None = None
-) -> tuple[Path, dict[str, Any]]:
-    """Train config's captioning model and write a complete run folder.
+@dataclass
+class CaptionPrepared:
+    """Captioning data ready for a model: the data dict of load_caption_data, no statistics."""
 
-    config: the run's settings (None fields take the tuned defaults)
-    verbose: progress bars and per-epoch messages
-    resume: a checkpoint.npz of an interrupted run with the same config to continue from
-    returns the run folder and the metrics written to its metrics.json
-    """
-    config = resolve_caption_config(config)
-    start, cpu_start = time.perf_counter(), time.process_time()
-    data = load_caption_data(config)
-    model = build_caption_model(config, data["word_to_idx"], data["train_features"].shape[1])
-    run_dir = runs.new_run_dir(config.out, f"caption-{config.model}-{config.dataset}")
-    runs.write_json(run_dir / "config.json", config.to_dict())
+    data: dict[str, Any]
+    prep: dict[str, np.ndarray]
 
-    num_captions = len(data["train_captions"])
-    solver = CaptioningSolver(
-        model,
-        data,
-        update_rule=config.update_rule,
-        optim_config={"learning_rate": config.learning_rate},
-        lr_decay=config.lr_decay,
-        lr_schedule=config.schedule,
-        batch_size=config.batch_size,
-        num_epochs=config.epochs,
-        num_train_samples=config.num_eval or 1000,
-        num_val_samples=config.num_eval,
-        print_every=max(1, num_captions // config.batch_size // 4),
-        val_metric=config.val_metric,
-        patience=config.patience,
-        verbose=verbose,
-        seed=config.seed,
-        out_dir=run_dir,
-        resume=resume,
-    )
-    solver.train()
-    history = solver.history()
-    ipe = solver.iterations_per_epoch
-    metrics: dict[str, Any] = {"model": config.model, "dataset": config.dataset}
-    for split in ("test", "val"):
-        scores = evaluate_captions(model, data, split, config.num_eval)
-        metrics.update({f"{split}_{name}": value for name, value in scores.items()})
-    metrics.update(
-        {
-            "val_metric": config.val_metric,
-            "best_val_metric": solver.best_val_acc,
-            "train_loss": float(np.mean(solver.loss_history[-ipe:])),
-            "epochs_run": solver.epoch,
-            "stopped_early": solver.stopped_early,
-            "num_train": num_captions,
-            "num_test": len(data["test_captions"]),
-            "num_params": int(sum(p.size for p in model.params.values())),
-        }
-    )
-    metrics["seconds"] = round(time.perf_counter() - start, 3)
-    # CPU time says how much work the run was on a machine shared with other jobs.
-    metrics["cpu_seconds"] = round(time.process_time() - cpu_start, 3)
-    runs.save_arrays(run_dir / "model.npz", {f"model/{k}": v for k, v in model.params.items()})
-    runs.write_json(run_dir / "history.json", history)
-    runs.plot_history({"loss_history": history["loss_history"]}, run_dir)
-    runs.write_json(run_dir / "metrics.json", metrics)
-    return run_dir, metrics
+    @property
+    def input_dim(self) -> int:
+        """D, the size of an image feature vector."""
+        return int(self.data["train_features"].shape[1])
 
 
-def _load_run(run_dir: Path, split: str) -> tuple[CaptionConfig, dict[str, Any], Any]:
-    """The config, the data (train strips only when needed) and the trained model of a run."""
-    config = resolve_caption_config(
-        CaptionConfig.from_dict(runs.load_json(run_dir / "config.json"))
-    )
-    arrays = runs.load_arrays(run_dir / "model.npz")
-    params = {k.removeprefix("model/"): v for k, v in arrays.items() if k.startswith("model/")}
-    # Val and test strips do not depend on the number of training strips, so skip drawing them.
-    small = config.dataset == "digit-strips" and split != "train"
-    data = load_caption_data(config, num_train=1 if small else None)
-    model = build_caption_model(config, data["word_to_idx"], data[f"{split}_features"].shape[1])
-    expected = {k: v.shape for k, v in model.params.items()}
-    if {k: v.shape for k, v in params.items()} != expected:
-        raise ValueError(
-            f"{run_dir / 'model.npz'} does not hold the parameters of the model in its "
-            "config.json; the run folder is inconsistent, train it again"
+class CaptioningTask:
+    """The Task (see tinyvision.registry) of the captioning models."""
+
+    name = "captioning"
+    config_class = CaptionConfig
+    datasets = CAPTION_DATASETS
+    common_defaults = _COMMON_DEFAULTS
+    folder_prefix = "caption-"
+    primary_metric = "test_exact_match"
+
+    def check(self, config: CaptionConfig, spec: ModelSpec) -> None:
+        """Captioning runs have no rules across fields beyond each model's own."""
+
+    def prepare(
+        self,
+        config: CaptionConfig,
+        spec: ModelSpec,
+        verbose: bool,
+        prep: Any = None,
+        splits: tuple[str, ...] = ("train", "val", "test"),
+    ) -> CaptionPrepared:
+        """The captioning data; without "train" in splits, digit strips skip drawing them."""
+        # Val and test strips do not depend on the number of training strips.
+        skip_train = config.dataset == "digit-strips" and "train" not in splits
+        return CaptionPrepared(load_caption_data(config, 1 if skip_train else None), {})
+
+    def solver(
+        self, model: Any, config: CaptionConfig, prepared: CaptionPrepared, **kwargs: Any
+    ) -> CaptioningSolver:
+        """A CaptioningSolver for model (kwargs: out_dir, verbose, resume, ...)."""
+        num_captions = len(prepared.data["train_captions"])
+        return CaptioningSolver(
+            model,
+            prepared.data,
+            update_rule=config.update_rule,
+            optim_config={"learning_rate": config.learning_rate},
+            lr_decay=config.lr_decay,
+            lr_schedule=config.schedule,
+            batch_size=config.batch_size,
+            num_epochs=config.epochs,
+            num_train_samples=config.num_eval or 1000,
+            num_val_samples=config.num_eval,
+            print_every=max(1, num_captions // config.batch_size // 4),
+            val_metric=config.val_metric,
+            patience=config.patience,
+            seed=config.seed,
+            **kwargs,
         )
-    model.params = {k: params[k].astype(model.params[k].dtype) for k in expected}
-    return config, data, model
+
+    def score(
+        self,
+        model: Any,
+        config: CaptionConfig,
+        prepared: CaptionPrepared,
+        spec: ModelSpec,
+        splits: tuple[str, ...] = ("test", "val"),
+    ) -> dict[str, Any]:
+        """Exact match and BLEU-4 of greedy captions per split, and the run's sizes."""
+        metrics: dict[str, Any] = {}
+        for split in splits:
+            scores = evaluate_captions(model, prepared.data, split, config.num_eval)
+            metrics.update({f"{split}_{name}": value for name, value in scores.items()})
+        metrics.update(
+            val_metric=config.val_metric,
+            num_train=len(prepared.data["train_captions"]),
+            num_test=len(prepared.data["test_captions"]),
+            num_params=int(sum(p.size for _, p in model.named_parameters())),
+        )
+        return metrics
+
+    def upgrade_v1(self, values: dict[str, Any]) -> dict[str, Any]:
+        """Version-1 caption configs already used dropout as the drop probability."""
+        return dict(values)
+
+
+CAPTIONING = CaptioningTask()
 
 
 def sample_run(
@@ -404,8 +246,11 @@ def sample_run(
         raise ValueError(f"split must be 'train', 'val' or 'test', got {split!r}")
     if isinstance(num, bool) or int(num) != num or num < 1:
         raise ValueError(f"num must be a positive integer, got {num!r}")
+    from tinyvision.pipeline import load_run
+
     run_dir = Path(run_dir)
-    _, data, model = _load_run(run_dir, split)
+    loaded = load_run(run_dir, splits=(split,))
+    data, model = loaded.prepared.data, loaded.model
     images, references = _split_images(data, split, int(num))
     max_length = data[f"{split}_captions"].shape[1] - 1
     generated = model.sample(data[f"{split}_features"][images], max_length=max_length)

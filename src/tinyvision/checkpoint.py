@@ -24,15 +24,10 @@ meta                        JSON: format version and the run's settings
 Writes go to a temporary file in the destination folder which then replaces the target with
 ``os.replace``, so a crash mid-write leaves the previous checkpoint intact.
 
-Model buffers (non-learned state such as batchnorm running means) are found by this protocol,
-first match wins:
-
-1. ``model.state_dict()`` returning {name: array} of params and buffers (torch style): the
-   entries not named in ``model.params`` are the buffers; ``model.load_state_dict(d)`` with
-   the current params plus the buffers puts them back;
-2. a ``model.buffers`` dict {name: array}, restored by item assignment;
-3. the course's ``model.bn_params`` list of dicts (FullyConnectedNet): their array entries,
-   named ``bn_params.<i>.<key>`` (running_mean, running_var).
+Model buffers (non-learned state such as batch-norm running means) come from the model
+contract (`tinyvision.model`): they are the entries of ``model.state_dict()`` that are not in
+``model.params``, and ``model.load_state_dict`` puts them back. A course-style object of the
+user's own with only ``params`` and ``loss`` has no buffers.
 """
 
 from __future__ import annotations
@@ -111,54 +106,34 @@ class TrainingState:
 
 
 def get_buffers(model: Any) -> dict[str, np.ndarray]:
-    """Copy the model's buffers by the protocol in the module docstring.
+    """Copies of the model's buffers: its state_dict() entries that are not parameters.
 
-    model: any object; models without buffers give {}.
+    model: any object with params; one without state_dict() has no buffers ({}).
     returns {name: ndarray} copies, safe to keep while training goes on.
     """
-    if callable(getattr(model, "state_dict", None)) and callable(
-        getattr(model, "load_state_dict", None)
-    ):
-        params = getattr(model, "params", {})
-        return {k: np.array(v, copy=True) for k, v in model.state_dict().items() if k not in params}
-    if isinstance(getattr(model, "buffers", None), Mapping):
-        return {k: np.array(v, copy=True) for k, v in model.buffers.items()}
-    buffers = {}
-    for i, bn_param in enumerate(getattr(model, "bn_params", None) or []):
-        for key, value in bn_param.items():
-            if isinstance(value, np.ndarray):
-                buffers[f"bn_params.{i}.{key}"] = value.copy()
-    return buffers
+    if not callable(getattr(model, "state_dict", None)):
+        return {}
+    params = model.params
+    return {k: np.array(v, copy=True) for k, v in model.state_dict().items() if k not in params}
 
 
 def set_buffers(model: Any, buffers: Mapping[str, np.ndarray]) -> None:
-    """Put buffers (as returned by get_buffers) back into the model, as copies.
+    """Put buffers (as returned by get_buffers) back into the model with load_state_dict.
 
     model: the object get_buffers read; buffers: {name: ndarray}.
-    Raises DataError when a name does not fit the model.
+    Raises DataError when the names or shapes do not fit the model.
     """
     if not buffers:
         return
-    copies = {k: np.array(v, copy=True) for k, v in buffers.items()}
-    if callable(getattr(model, "load_state_dict", None)) and callable(
-        getattr(model, "state_dict", None)
-    ):
-        model.load_state_dict({**getattr(model, "params", {}), **copies})
-        return
-    if isinstance(getattr(model, "buffers", None), Mapping):
-        model.buffers.update(copies)
-        return
-    bn_params = getattr(model, "bn_params", None) or []
-    for name, value in copies.items():
-        parts = name.split(".")
-        if len(parts) != 3 or parts[0] != "bn_params" or not parts[1].isdigit():
-            raise DataError(f"buffer {name!r} does not fit this model (no state_dict or buffers)")
-        index = int(parts[1])
-        if index >= len(bn_params):
-            raise DataError(
-                f"buffer {name!r} needs bn_params[{index}] but the model has {len(bn_params)}"
-            )
-        bn_params[index][parts[2]] = value
+    if not callable(getattr(model, "load_state_dict", None)):
+        raise DataError(
+            f"the checkpoint holds buffers {sorted(buffers)} but this model has no "
+            "load_state_dict() to take them"
+        )
+    try:
+        model.load_state_dict({**model.params, **buffers})
+    except ValueError as error:
+        raise DataError(f"the checkpoint's buffers do not fit this model: {error}") from error
 
 
 def _json_default(obj: Any) -> Any:

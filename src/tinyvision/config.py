@@ -1,313 +1,285 @@
-"""TrainConfig: one typed record per run, with defaults that reach the documented results.
+"""The typed run configuration: one family of dataclasses, one flag per field.
 
-The command line maps one to one onto these fields. A field left as None takes the default of its
-(model, dataset) pair from DEFAULTS, so `tinyvision train --model M --dataset D` with nothing else
-is the tuned setting.
+`RunConfig` holds what every run has (model, data set, optimiser, seed, folder);
+`TrainConfig` adds the settings of the image classifiers and `CaptionConfig` those of the
+captioning models. Each field carries its command-line help and the check its value must pass
+(`setting`), so the CLI is generated from the fields (`tinyvision.cli.options`) and every field
+is a flag. A field left as None takes the tuned default of its (model, dataset) pair, which
+each model registers with itself (`tinyvision.registry`); `resolve_config` fills them in.
+
+Vocabulary: `dropout` is the probability of DROPPING a unit, as in PyTorch, for every model.
+The course's own classes keep the course's names (`FullyConnectedNet(dropout_keep_ratio=...)`).
+
+config.json files carry `config_version`; files written before it existed (version 1, where
+`dropout` was a keep probability for the classifiers) are converted when read.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import math
+import typing
 from dataclasses import dataclass
 from typing import Any
 
+from tinyvision.errors import DataError
 from tinyvision.schedules import SCHEDULES
 
-__all__ = ["DATASETS", "DEFAULTS", "MODELS", "JsonConfig", "TrainConfig", "resolve_config"]
+__all__ = [
+    "CONFIG_VERSION",
+    "CaptionConfig",
+    "JsonConfig",
+    "RunConfig",
+    "TrainConfig",
+    "config_from_json",
+    "config_fields",
+    "resolve_config",
+    "setting",
+]
 
-MODELS = ("softmax", "svm", "knn", "two-layer", "fc", "cnn", "convnet")
-DATASETS = ("digits", "spiral", "cifar10")
+CONFIG_VERSION = 2
+
+UPDATE_RULES = ("sgd", "sgd_momentum", "nesterov_momentum", "adagrad", "rmsprop", "adam", "adamw")
 FEATURES = ("hog", "hsv")
 
-# Tuned per (model, dataset); `resolve_config` fills every None field of a TrainConfig from here.
-_COMMON: dict[str, Any] = {
-    "epochs": 10,
-    "batch_size": 100,
-    "learning_rate": 1e-2,
-    "reg": 0.0,
-    "lr_decay": 0.95,
-    "schedule": "step",
-    "update_rule": "sgd",
-    "hidden_dims": (100,),
-    "weight_scale": 1e-2,
-    "normalization": None,
-    "dropout": 1.0,
-    "k": 1,
-    "metric": "l2",
-    "num_filters": 32,
-    "filter_size": 7,
-    "channels": (32, 64, 128),
-    "blocks_per_stage": 2,
-    "residual": False,
-    "augment": False,
+
+def setting(
+    help: str,
+    *,
+    default: Any = None,
+    check: str | None = None,
+    choices: tuple[str, ...] | None = None,
+    flag: str | None = None,
+    metavar: str | None = None,
+) -> Any:
+    """A config field with what the CLI and resolve_config need to know about it.
+
+    help: the flag's help text
+    default: the value when neither the user nor the model's tuned defaults set it
+    check: the rule a set value must pass: "positive_int", "non_negative_int", "positive",
+        "non_negative", "drop_probability", "decay" (in (0, 1]) or None
+    choices: the allowed strings (or, for a tuple field, the allowed items)
+    flag: an extra spelling of the flag (e.g. "--lr")
+    metavar: how the flag's value is shown in --help
+    """
+    metadata = {"help": help, "check": check, "choices": choices, "alias": flag}
+    metadata["metavar"] = metavar
+    return dataclasses.field(default=default, metadata=metadata)
+
+
+_CHECKS: dict[str, tuple[typing.Callable[[Any], bool], str]] = {
+    "positive_int": (lambda v: _is_int(v) and v >= 1, "an integer >= 1"),
+    "non_negative_int": (lambda v: _is_int(v) and v >= 0, "an integer >= 0"),
+    "positive": (lambda v: _is_real(v) and v > 0, "a finite number > 0"),
+    "non_negative": (lambda v: _is_real(v) and v >= 0, "a finite number >= 0"),
+    "drop_probability": (
+        lambda v: _is_real(v) and 0 <= v < 1,
+        "a drop probability in [0, 1) (0: no dropout)",
+    ),
+    "decay": (lambda v: _is_real(v) and 0 < v <= 1, "a factor in (0, 1]"),
 }
-DEFAULTS: dict[tuple[str, str], dict[str, Any]] = {
-    ("softmax", "digits"): {
-        "epochs": 100,
-        "batch_size": 200,
-        "learning_rate": 1.0,
-        "reg": 1e-4,
-        "lr_decay": 1.0,
-    },
-    ("svm", "digits"): {
-        "epochs": 100,
-        "batch_size": 200,
-        "learning_rate": 0.3,
-        "reg": 1e-4,
-        "lr_decay": 1.0,
-    },
-    ("knn", "digits"): {"k": 1},
-    ("two-layer", "digits"): {
-        "epochs": 30,
-        "learning_rate": 0.5,
-        "reg": 1e-4,
-        "weight_scale": 1e-2,
-    },
-    ("fc", "digits"): {
-        "epochs": 30,
-        "hidden_dims": (128, 64),
-        "update_rule": "adam",
-        "learning_rate": 1e-2,
-        "reg": 1e-4,
-        "normalization": "batchnorm",
-        "weight_init": "kaiming",
-    },
-    ("softmax", "spiral"): {
-        "epochs": 200,
-        "batch_size": 100,
-        "learning_rate": 1.0,
-        "reg": 1e-3,
-        "lr_decay": 1.0,
-    },
-    ("svm", "spiral"): {
-        "epochs": 200,
-        "batch_size": 100,
-        "learning_rate": 1.0,
-        "reg": 1e-3,
-        "lr_decay": 1.0,
-    },
-    ("knn", "spiral"): {"k": 5},
-    ("two-layer", "spiral"): {
-        "epochs": 200,
-        "update_rule": "sgd_momentum",
-        "learning_rate": 0.5,
-        "reg": 1e-3,
-        "lr_decay": 1.0,
-        "weight_scale": 1e-1,
-    },
-    ("fc", "spiral"): {
-        "epochs": 100,
-        "hidden_dims": (100, 100),
-        "update_rule": "adam",
-        "learning_rate": 1e-2,
-        "reg": 1e-4,
-        "weight_init": "kaiming",
-    },
-    # Chosen on 6,000 held-out training images (lr x reg, 30 epochs at decay 0.9, the course's
-    # 0.001 * randn start); the per-epoch decay gained about two points over a constant rate.
-    ("softmax", "cifar10"): {
-        "epochs": 30,
-        "batch_size": 200,
-        "learning_rate": 1e-5,
-        "reg": 1e2,
-        "lr_decay": 0.9,
-    },
-    ("svm", "cifar10"): {
-        "epochs": 30,
-        "batch_size": 200,
-        "learning_rate": 5e-7,
-        "reg": 1e3,
-        "lr_decay": 0.9,
-    },
-    ("knn", "cifar10"): {"k": 10},
-    # On standardised HOG + hue-histogram features (--features hog,hsv).
-    ("svm", "cifar10-features"): {
-        "epochs": 10,
-        "learning_rate": 1e-2,
-        "reg": 1e-3,
-        "lr_decay": 1.0,
-    },
-    ("two-layer", "cifar10-features"): {
-        "epochs": 10,
-        "hidden_dims": (500,),
-        "weight_scale": 1e-2,
-        "learning_rate": 0.3,
-        "reg": 1e-4,
-    },
-    ("cnn", "digits"): {
-        "epochs": 10,
-        "batch_size": 50,
-        "update_rule": "adam",
-        "learning_rate": 1e-3,
-        "reg": 1e-3,
-        "num_filters": 16,
-        "filter_size": 3,
-        "hidden_dims": (100,),
-        "weight_init": "kaiming",
-    },
-    # One epoch (--epochs 1) reached 0.602 test accuracy with seed 0 at batch 25 (1960 Adam
-    # updates annealed by a cosine); a constant rate in that epoch gave 0.550.
-    ("cnn", "cifar10"): {
-        "epochs": 5,
-        "batch_size": 25,
-        "update_rule": "adam",
-        "learning_rate": 1e-3,
-        "reg": 1e-3,
-        "schedule": "cosine",
-        "num_filters": 64,
-        "filter_size": 5,
-        "hidden_dims": (500,),
-        "weight_scale": 1e-2,
-    },
-    ("convnet", "digits"): {
-        "epochs": 10,
-        "batch_size": 50,
-        "update_rule": "adam",
-        "learning_rate": 3e-3,
-        "reg": 1e-4,
-        "channels": (16, 32),
-        "blocks_per_stage": 1,
-    },
-    # 14 epochs fit in the 2 hours the issue allows on one core (about 7.5 min per epoch); the
-    # cosine schedule ends at a learning rate of 0 whatever the number of epochs.
-    ("convnet", "cifar10"): {
-        "epochs": 14,
-        "batch_size": 50,
-        "update_rule": "adam",
-        "learning_rate": 1e-3,
-        "reg": 5e-4,
-        "schedule": "cosine",
-        "channels": (32, 64, 128),
-        "blocks_per_stage": 2,
-        "augment": True,
-    },
-    ("two-layer", "cifar10"): {
-        "epochs": 20,
-        "batch_size": 200,
-        "hidden_dims": (500,),
-        "learning_rate": 1e-3,
-        "reg": 0.1,
-        "weight_scale": 1e-3,
-    },
-    # 30 epochs annealed by a cosine reached test 0.5865 (15 epochs at lr_decay 0.9: 0.5533).
-    ("fc", "cifar10"): {
-        "epochs": 30,
-        "batch_size": 100,
-        "hidden_dims": (1024, 512),
-        "update_rule": "adam",
-        "learning_rate": 1e-3,
-        "reg": 1e-3,
-        "normalization": "batchnorm",
-        "dropout": 0.7,
-        "weight_init": "kaiming",
-        "schedule": "cosine",
-    },
-}
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_real(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
 class JsonConfig:
     """What every run-configuration dataclass shares: a plain dict for config.json and back."""
 
     def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        return {"config_version": CONFIG_VERSION, **dataclasses.asdict(self)}
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> Any:
         """An instance from a config.json dict; keys this version does not know are ignored."""
+        hints = typing.get_type_hints(cls)
         known = {f.name for f in dataclasses.fields(cls)}
-        return cls(**{k: v for k, v in values.items() if k in known})
+        kwargs = {}
+        for name, value in values.items():
+            if name not in known:
+                continue
+            # JSON has no tuples: restore the tuple-typed fields.
+            if isinstance(value, list) and "tuple" in str(hints[name]):
+                value = tuple(value)
+            kwargs[name] = value
+        return cls(**kwargs)
 
 
 @dataclass
-class TrainConfig(JsonConfig):
-    """Everything that defines a training run; None means "the tuned default for this pair"."""
+class RunConfig(JsonConfig):
+    """What every run has; None means "the tuned default of this (model, dataset) pair"."""
 
-    model: str = "softmax"
-    dataset: str = "digits"
-    data_dir: str | None = None
-    features: tuple[str, ...] = ()
-    epochs: int | None = None
-    batch_size: int | None = None
-    learning_rate: float | None = None
-    reg: float | None = None
-    lr_decay: float | None = None
-    schedule: str | None = None
-    update_rule: str | None = None
-    hidden_dims: tuple[int, ...] | None = None
-    weight_scale: float | None = None
-    weight_init: str | None = None
-    normalization: str | None = None
-    dropout: float | None = None
-    k: int | None = None
-    metric: str | None = None
-    num_filters: int | None = None
-    filter_size: int | None = None
-    channels: tuple[int, ...] | None = None
-    blocks_per_stage: int | None = None
-    residual: bool | None = None
-    augment: bool | None = None
-    num_training: int | None = None
-    dtype: str = "float32"
-    seed: int = 0
-    out: str | None = None
-
-    @classmethod
-    def from_dict(cls, values: dict[str, Any]) -> TrainConfig:
-        config = super().from_dict(values)
-        # JSON has no tuples: restore the tuple-typed fields.
-        config.features = tuple(config.features)
-        if config.hidden_dims is not None:
-            config.hidden_dims = tuple(config.hidden_dims)
-        if config.channels is not None:
-            config.channels = tuple(config.channels)
-        return config
+    model: str = setting("the model to train (see --help for the list)", default="softmax")
+    dataset: str = setting("the data set", default="digits")
+    data_dir: str | None = setting("folder holding the data set's files")
+    epochs: int | None = setting("passes over the training data", check="positive_int")
+    batch_size: int | None = setting("examples per update", check="positive_int")
+    learning_rate: float | None = setting("initial learning rate", check="positive", flag="--lr")
+    lr_decay: float | None = setting("learning-rate factor per epoch (step)", check="decay")
+    schedule: str | None = setting(
+        "step (lr decay per epoch) or cosine (per update, down to 0)", choices=SCHEDULES
+    )
+    update_rule: str | None = setting("optimiser", choices=UPDATE_RULES)
+    dropout: float | None = setting(
+        "probability of dropping a unit (as in PyTorch; 0 = none)", check="drop_probability"
+    )
+    patience: int | None = setting(
+        "stop after this many epochs without a better validation score", check="positive_int"
+    )
+    dtype: str = setting("float dtype of parameters and data", default="float32")
+    seed: int = setting(
+        "seed of initialisation, batches and masks", default=0, check="non_negative_int"
+    )
+    out: str | None = setting("run folder (default: runs/<model>-<dataset>-<time>)")
 
 
-def resolve_config(config: TrainConfig) -> TrainConfig:
-    """Check the names in config and fill every None field with its tuned default."""
-    if config.model not in MODELS:
-        raise ValueError(f"unknown model {config.model!r}; choose one of {', '.join(MODELS)}")
-    if config.dataset not in DATASETS:
-        raise ValueError(f"unknown dataset {config.dataset!r}; choose one of {', '.join(DATASETS)}")
-    unknown = [name for name in config.features if name not in FEATURES]
-    if unknown:
-        raise ValueError(f"unknown features {unknown}; choose from {', '.join(FEATURES)}")
-    if config.features and config.dataset != "cifar10":
+@dataclass
+class TrainConfig(RunConfig):
+    """An image-classification run (`tinyvision train`)."""
+
+    features: tuple[str, ...] = setting(
+        "train on HOG and/or hue-histogram features (cifar10)",
+        default=(),
+        choices=FEATURES,
+        metavar="hog,hsv",
+    )
+    reg: float | None = setting("L2 regularisation strength", check="non_negative")
+    hidden_dims: tuple[int, ...] | None = setting(
+        "hidden layer sizes", check="positive_int", metavar="512,256"
+    )
+    weight_scale: float | None = setting("std of the gaussian initialisation", check="positive")
+    weight_init: str | None = setting(
+        "initialisation scheme", choices=("gaussian", "xavier", "kaiming")
+    )
+    normalization: str | None = setting(
+        "normalisation after each hidden affine layer",
+        choices=("none", "batchnorm", "layernorm"),
+    )
+    k: int | None = setting("neighbours that vote (knn)", check="positive_int")
+    metric: str | None = setting("distance of knn", choices=("l2", "l1"))
+    num_filters: int | None = setting("conv filters of the cnn", check="positive_int")
+    filter_size: int | None = setting("odd filter side of the cnn", check="positive_int")
+    channels: tuple[int, ...] | None = setting(
+        "stage widths of the convnet", check="positive_int", metavar="32,64,128"
+    )
+    blocks_per_stage: int | None = setting("conv layers per convnet stage", check="positive_int")
+    residual: bool | None = setting("convnet stages of residual blocks (a small ResNet)")
+    augment: bool | None = setting(
+        "random crops (padding H/8) and horizontal flips of the training images"
+    )
+    num_training: int | None = setting("use only this many training images", check="positive_int")
+
+
+@dataclass
+class CaptionConfig(RunConfig):
+    """An image-captioning run (`tinyvision caption train`)."""
+
+    model: str = setting("the captioning model", default="lstm")
+    dataset: str = setting("the captioning data set", default="digit-strips")
+    hidden_dim: int | None = setting("RNN/LSTM hidden size", check="positive_int")
+    wordvec_dim: int | None = setting(
+        "word vector size (the transformer's width)", check="positive_int"
+    )
+    num_heads: int | None = setting("transformer attention heads", check="positive_int")
+    num_layers: int | None = setting("transformer decoder layers", check="positive_int")
+    dim_feedforward: int | None = setting("transformer feed-forward size", check="positive_int")
+    num_train: int | None = setting(
+        "training strips (digit-strips) or captions kept (coco)", check="positive_int"
+    )
+    feature_dim: int | None = setting("digit-strips feature size", check="positive_int")
+    num_eval: int | None = setting("images per val/test evaluation", check="positive_int")
+    val_metric: str | None = setting(
+        "metric that picks the best epoch", choices=("exact_match", "bleu4")
+    )
+
+
+def config_fields(config_class: type[RunConfig]) -> list[tuple[dataclasses.Field, Any]]:
+    """Each field of config_class with its resolved type annotation, in declaration order."""
+    hints = typing.get_type_hints(config_class)
+    return [(f, hints[f.name]) for f in dataclasses.fields(config_class)]
+
+
+def _check_value(name: str, value: Any, field: dataclasses.Field) -> None:
+    """Raise ValueError unless a set value passes its field's check and choices."""
+    check, choices = field.metadata.get("check"), field.metadata.get("choices")
+    items = value if isinstance(value, tuple) else (value,)
+    if check is not None:
+        passes, expected = _CHECKS[check]
+        bad = [item for item in items if not passes(item)]
+        if bad:
+            raise ValueError(f"{name} must be {expected}, got {bad[0]!r}")
+    if choices is not None:
+        bad = [item for item in items if item not in choices]
+        if bad:
+            raise ValueError(f"{name} must be one of {', '.join(choices)}; got {bad[0]!r}")
+
+
+def resolve_config(config: RunConfig) -> RunConfig:
+    """Check config and fill every None field with the tuned default of its model and data set.
+
+    The model's registration (tinyvision.registry) supplies the defaults, the data sets it
+    accepts and any rule of its own (spec.check). Returns a new config; config is unchanged.
+    """
+    from tinyvision import registry
+
+    spec = registry.get(config.model)
+    if not isinstance(config, spec.task.config_class):
         raise ValueError(
-            "--features (HOG and colour histograms) needs colour images: use --dataset cifar10"
+            f"model {config.model!r} is a {spec.task.name} model: it takes a "
+            f"{spec.task.config_class.__name__}, not a {type(config).__name__}"
+        )
+    if config.dataset not in spec.task.datasets:
+        raise ValueError(
+            f"unknown dataset {config.dataset!r}; choose one of {', '.join(spec.task.datasets)}"
         )
     if config.dtype not in ("float32", "float64"):
         raise ValueError(f"dtype must be float32 or float64, got {config.dtype!r}")
-    defaults = {**_COMMON, "weight_init": "gaussian"}
-    defaults.update(DEFAULTS.get((config.model, config.dataset), {}))
-    if config.features:
-        defaults.update(DEFAULTS.get((config.model, "cifar10-features"), {}))
     resolved = dataclasses.replace(config)
-    for name, value in defaults.items():
+    for name, value in spec.defaults_for(config).items():
         if getattr(resolved, name) is None:
             setattr(resolved, name, value)
-    if resolved.hidden_dims is not None:
-        resolved.hidden_dims = tuple(resolved.hidden_dims)
-    if resolved.channels is not None:
-        resolved.channels = tuple(resolved.channels)
-    for name in ("epochs", "batch_size", "k"):
-        if getattr(resolved, name) < 1:
-            raise ValueError(f"{name} must be at least 1, got {getattr(resolved, name)}")
-    if resolved.schedule not in SCHEDULES:
-        raise ValueError(
-            f"schedule must be one of {', '.join(SCHEDULES)}, got {resolved.schedule!r}"
-        )
-    if not 0.0 < resolved.dropout <= 1.0:
-        raise ValueError(f"dropout is the keep probability, in (0, 1]; got {resolved.dropout}")
-    if resolved.augment:
-        if resolved.model not in ("two-layer", "fc", "cnn", "convnet"):
-            raise ValueError(
-                "--augment shifts and mirrors the training images of a net: use it with "
-                "--model two-layer, fc, cnn or convnet"
-            )
-        if resolved.dataset == "spiral" or resolved.features:
-            raise ValueError(
-                "--augment needs images to shift and mirror: use --dataset digits or cifar10 "
-                "without --features"
-            )
+    for field in dataclasses.fields(resolved):
+        value = getattr(resolved, field.name)
+        if value is not None:
+            _check_value(field.name, value, field)
+    spec.task.check(resolved, spec)
+    if spec.check is not None:
+        spec.check(resolved)
     return resolved
+
+
+def config_from_json(values: Any, source: str = "config.json") -> RunConfig:
+    """The config a run folder's config.json describes, converting older versions.
+
+    values: the parsed JSON; source: the file, named in errors
+    raises DataError when the JSON is not a config of this or an earlier version
+    """
+    from tinyvision import registry
+
+    if not isinstance(values, dict):
+        raise DataError(f"{source} must hold a JSON object, got {type(values).__name__}")
+    version = values.get("config_version", 1)
+    if not _is_int(version) or version > CONFIG_VERSION:
+        raise DataError(
+            f"{source} has config_version {version!r}, newer than this tinyvision understands "
+            f"({CONFIG_VERSION}); upgrade tinyvision"
+        )
+    model = values.get("model")
+    if model not in registry.names():
+        raise DataError(
+            f"{source} names model {model!r}, which this tinyvision does not have; "
+            f"models: {', '.join(registry.names())}"
+        )
+    spec = registry.get(model)
+    values = dict(values)
+    if version == 1:
+        values = spec.task.upgrade_v1(values)
+    try:
+        return spec.task.config_class.from_dict(values)
+    except TypeError as error:
+        raise DataError(f"{source} does not describe a {model} run: {error}") from error

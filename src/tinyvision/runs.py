@@ -1,11 +1,14 @@
 """Run folders: where a training run leaves its configuration, metrics, history, model and plots.
 
 A run folder holds
-    config.json    the resolved TrainConfig
-    metrics.json   train/val/test accuracy, seconds, model, dataset
+    config.json    the resolved configuration (with its config_version)
+    metrics.json   the scores (train/val/test accuracy, or exact match and BLEU), seconds,
+                   model, dataset; an experiment writes results.json instead
     history.json   loss per iteration, accuracies per epoch
-    model.npz      the learned arrays (never pickle)
+    model.npz      the model's state_dict() as model/<name> and the preprocessing statistics
+                   as prep/<name> (never pickle)
     loss.png, accuracy.png
+`write_run_folder` writes them for every kind of run (train, tune, caption, experiment).
 Every file is written atomically (tinyvision.files), so a crash never leaves half a file.
 """
 
@@ -28,6 +31,7 @@ __all__ = [
     "plot_history",
     "save_arrays",
     "write_json",
+    "write_run_folder",
 ]
 
 
@@ -87,3 +91,36 @@ def plot_history(history: Mapping[str, Any], out_dir: str | os.PathLike) -> list
         figure.savefig(out_dir / "accuracy.png", dpi=100)
         written.append(out_dir / "accuracy.png")
     return written
+
+
+def write_run_folder(
+    run_dir: Path,
+    *,
+    config: Mapping[str, Any],
+    metrics: Mapping[str, Any],
+    history: Mapping[str, Any] | None = None,
+    state: Mapping[str, np.ndarray] | None = None,
+    prep: Mapping[str, np.ndarray] | None = None,
+    metrics_name: str = "metrics.json",
+) -> Path:
+    """Write a finished run: config, history (with its plots), model arrays, then the metrics.
+
+    run_dir: the folder (from new_run_dir)
+    config: the resolved settings, as config.json
+    metrics: the scores, written last so that a folder with metrics is complete
+    history: the training curves (history.json, loss.png, accuracy.png), if any
+    state: the model's state_dict(), saved in model.npz as model/<name>
+    prep: preprocessing statistics, saved in model.npz as prep/<name>
+    metrics_name: the metrics file's name (experiments write results.json)
+    returns run_dir
+    """
+    write_json(run_dir / "config.json", config)
+    if history is not None:
+        write_json(run_dir / "history.json", history)
+        plot_history(history, run_dir)
+    if state is not None:
+        arrays = {f"model/{name}": np.asarray(value) for name, value in state.items()}
+        arrays.update({f"prep/{name}": np.asarray(value) for name, value in (prep or {}).items()})
+        save_arrays(run_dir / "model.npz", arrays)
+    write_json(run_dir / metrics_name, metrics)
+    return run_dir

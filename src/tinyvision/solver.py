@@ -171,7 +171,7 @@ class Solver:
             self._restore(load_checkpoint(self.resume))
 
     def _check_model_and_data(self, model: Any, data: Mapping[str, Any]) -> None:
-        if not isinstance(getattr(model, "params", None), dict) or not callable(
+        if not isinstance(getattr(model, "params", None), Mapping) or not callable(
             getattr(model, "loss", None)
         ):
             raise ValueError("model must have a params dict and a loss(X, y=None) method")

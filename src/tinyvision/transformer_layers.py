@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from tinyvision.init import make_rng
 from tinyvision.layers.attention import (
     ATTENTION_PARAM_NAMES,
     FEEDFORWARD_PARAM_NAMES,
@@ -35,6 +36,7 @@ from tinyvision.layers.attention import (
     positional_encoding,
 )
 from tinyvision.layers.normalization import layernorm_backward, layernorm_forward
+from tinyvision.model import Model
 
 __all__ = ["MultiHeadAttention", "PositionalEncoding", "TransformerDecoderLayer"]
 
@@ -124,19 +126,15 @@ def _from_torch_names(
     return out
 
 
-class _DropoutModule:
-    """Shared train/eval switch and per-site dropout seeds."""
+class _DropoutModule(Model):
+    """The model contract plus per-site dropout seeds; dropout is active while training."""
 
-    mode: str
     seed: int | None
 
-    def train(self) -> None:
-        """Training mode: dropout is active."""
-        self.mode = "train"
-
-    def eval(self) -> None:
-        """Evaluation mode: dropout is the identity."""
-        self.mode = "test"
+    @property
+    def mode(self) -> str:
+        """The dropout mode the layer functions take: "train" or "test"."""
+        return "train" if self.training else "test"
 
     def _site_seed(self, site: int) -> int | None:
         # Distinct sites need distinct masks even when the seed is fixed.
@@ -166,13 +164,11 @@ class MultiHeadAttention(_DropoutModule):
         self.head_dim = embed_dim // num_heads
         self.dropout = _check_dropout(dropout)
         self.seed = seed
-        self.mode = "train"
-        rng = np.random.default_rng(seed)
+        rng = make_rng(seed)
         self.params: dict[str, np.ndarray] = {}
         for name in ATTENTION_PARAM_NAMES:
             shape = (embed_dim, embed_dim) if name.startswith("W") else (embed_dim,)
             self.params[name] = _uniform_linear(rng, embed_dim, shape, dtype)
-        self.grads: dict[str, np.ndarray] = {}
         self._cache: Any = None
 
     def forward(
@@ -231,10 +227,8 @@ class PositionalEncoding(_DropoutModule):
         self.max_len = max_len
         self.dropout = _check_dropout(dropout)
         self.seed = seed
-        self.mode = "train"
         self.pe = positional_encoding(max_len, embed_dim, dtype)[None]
         self.params: dict[str, np.ndarray] = {}
-        self.grads: dict[str, np.ndarray] = {}
         self._cache: Any = None
 
     def forward(self, x: np.ndarray) -> np.ndarray:
@@ -303,8 +297,7 @@ class TransformerDecoderLayer(_DropoutModule):
         self.dim_feedforward = dim_feedforward
         self.dropout = _check_dropout(dropout)
         self.seed = seed
-        self.mode = "train"
-        rng = np.random.default_rng(seed)
+        rng = make_rng(seed)
         E, F = input_dim, dim_feedforward
         self.params: dict[str, np.ndarray] = {}
         for block in ("self_attn", "multihead_attn"):
@@ -318,7 +311,6 @@ class TransformerDecoderLayer(_DropoutModule):
         for i in (1, 2, 3):
             self.params[f"gamma{i}"] = np.ones(E, dtype=dtype)
             self.params[f"beta{i}"] = np.zeros(E, dtype=dtype)
-        self.grads: dict[str, np.ndarray] = {}
         self._cache: Any = None
 
     def _block(self, prefix: str) -> dict[str, np.ndarray]:

@@ -1,97 +1,116 @@
 """Hyperparameter search runs: the course's validation experiments, one command each.
 
-`tune_run` searches learning rate x regularisation (grid or log-uniform random) for the linear
-classifiers and the nets, or k by cross-validation for kNN; it keeps the best model by
-validation accuracy and writes it as an ordinary run folder (so `tinyvision evaluate` works on
-it) plus `search.json` and the course's plots (`search.png`, or `knn_cross_validation.png`).
+`tune_run` searches learning rate x regularisation (grid or log-uniform random) for any model
+trained in epochs, or runs the model's own search where its registration has one (kNN chooses
+k by cross-validation). It keeps the best model by validation accuracy and writes it as an
+ordinary run folder (so `tinyvision evaluate` works on it) plus `search.json` and the course's
+plots (`search.png`, or `knn_cross_validation.png`).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
 
-from tinyvision import runs
-from tinyvision.config import TrainConfig
+from tinyvision import registry, runs
+from tinyvision.classification import Prepared
+from tinyvision.config import TrainConfig, resolve_config
 from tinyvision.model_selection import cross_validate_knn, search_hyperparameters
-from tinyvision.pipeline import Predictor, Prepared, RunResult, fit, prepare, write_run
+from tinyvision.pipeline import RunResult, fit, write_run
 from tinyvision.solver import TrainingDivergedError
 from tinyvision.vis_utils import plot_hyperparameter_search, plot_knn_cross_validation
 
-__all__ = ["DEFAULT_K_CHOICES", "tune_run"]
+__all__ = ["DEFAULT_K_CHOICES", "SearchOptions", "cross_validate_k", "tune_run"]
 
 DEFAULT_K_CHOICES = (1, 3, 5, 8, 10, 12, 15, 20, 50, 100)
 
 
-def _tune_k(
-    prepared: Prepared, k_choices: Sequence[int], num_folds: int, run_dir: Path
+@dataclass(frozen=True)
+class SearchOptions:
+    """What to search: learning_rates x regs (grid values or random bounds), or k by folds."""
+
+    learning_rates: tuple[float, ...] = ()
+    regs: tuple[float, ...] = ()
+    search: Literal["grid", "random"] = "grid"
+    num_samples: int = 10
+    k_choices: tuple[int, ...] = DEFAULT_K_CHOICES
+    num_folds: int = 5
+
+
+def cross_validate_k(
+    prepared: Prepared, config: TrainConfig, run_dir: Path, options: SearchOptions
 ) -> tuple[TrainConfig, dict[str, Any]]:
-    """Cross-validate k on the training split; return the config with the best k."""
+    """Cross-validate k on the training split; return the config with the best k and a record."""
     X, y = prepared.X["train"], prepared.data["y_train"]
-    smallest_train = len(X) - -(-len(X) // num_folds)
-    usable = [k for k in k_choices if k <= smallest_train]
+    smallest_train = len(X) - -(-len(X) // options.num_folds)
+    usable = [k for k in options.k_choices if k <= smallest_train]
     k_to_accuracies = cross_validate_knn(
-        X, y, usable, num_folds=num_folds, metric=prepared.config.metric
+        X, y, usable, num_folds=options.num_folds, metric=config.metric
     )
     mean_accuracy = {k: float(np.mean(v)) for k, v in k_to_accuracies.items()}
     best_k = max(mean_accuracy, key=lambda k: (mean_accuracy[k], -k))
     plot_knn_cross_validation(k_to_accuracies, run_dir / "knn_cross_validation.png")
-    search = {
+    record = {
         "k_to_accuracies": {str(k): v for k, v in k_to_accuracies.items()},
         "best_k": best_k,
-        "num_folds": num_folds,
+        "num_folds": options.num_folds,
+        "metric": config.metric,
     }
-    return dataclasses.replace(prepared.config, k=best_k), search
+    return dataclasses.replace(config, k=best_k), record
 
 
-def _tune_rates(
+def _search_rates(
+    spec: registry.ModelSpec,
     prepared: Prepared,
-    learning_rates: Sequence[float],
-    regs: Sequence[float],
-    search: Literal["grid", "random"],
-    num_samples: int,
+    config: TrainConfig,
     run_dir: Path,
+    options: SearchOptions,
     verbose: bool,
-) -> tuple[TrainConfig, dict[str, Any], tuple[Predictor, dict[str, Any]]]:
-    """Search (learning rate, reg) by validation accuracy: the best config, record, model."""
+) -> tuple[TrainConfig, dict[str, Any], Any, dict[str, Any]]:
+    """Search (learning rate, reg) by validation accuracy: best config, record, model, history."""
+    if not options.learning_rates or not options.regs:
+        raise ValueError(
+            "give the learning rates and regularisation strengths to search, e.g. "
+            "--learning-rates 1e-7,5e-7 --regs 2.5e4,5e4"
+        )
     histories: dict[tuple[float, float], dict[str, Any]] = {}
 
-    def make_and_train(learning_rate: float, reg: float) -> Predictor | None:
-        config = dataclasses.replace(prepared.config, learning_rate=learning_rate, reg=reg)
+    def make_and_train(learning_rate: float, reg: float) -> Any:
+        trial = dataclasses.replace(config, learning_rate=learning_rate, reg=reg)
+        model = spec.build(trial, prepared)
         # A diverging pair overflows on its way to the divergence check; it is reported once,
         # as a failed pair, rather than as a screen of NumPy warnings.
         try:
             with np.errstate(over="ignore", invalid="ignore"):
-                trained, histories[learning_rate, reg] = fit(prepared, config, None, verbose)
+                histories[learning_rate, reg] = fit(spec, model, trial, prepared, None, verbose)
         except TrainingDivergedError:
             return None
-        # Linear classifiers have no divergence check of their own: overflowed weights mark it.
-        if not all(np.isfinite(array).all() for array in trained.arrays().values()):
+        # Models with their own training have no divergence check: overflowed weights mark it.
+        if not all(np.isfinite(array).all() for array in model.state_dict().values()):
             return None
-        return trained
+        return model
 
-    X, data = prepared.X, prepared.data
     result = search_hyperparameters(
         make_and_train,
-        learning_rates,
-        regs,
-        X["train"],
-        data["y_train"],
-        X["val"],
-        data["y_val"],
-        search=search,
-        num_samples=num_samples,
-        seed=prepared.config.seed,
+        options.learning_rates,
+        options.regs,
+        prepared.X["train"],
+        prepared.data["y_train"],
+        prepared.X["val"],
+        prepared.data["y_val"],
+        search=options.search,
+        num_samples=options.num_samples,
+        seed=config.seed,
     )
     plot_hyperparameter_search(result.results, run_dir / "search.png")
     best_lr, best_reg = result.best_params
-    search_record = {
-        "search": search,
+    record = {
+        "search": options.search,
         "results": [
             {
                 "learning_rate": lr,
@@ -106,45 +125,34 @@ def _tune_rates(
         "best_reg": best_reg,
         "best_val_acc": result.best_val,
     }
-    best_config = dataclasses.replace(prepared.config, learning_rate=best_lr, reg=best_reg)
-    return best_config, search_record, (result.best_model, histories[best_lr, best_reg])
+    best = dataclasses.replace(config, learning_rate=best_lr, reg=best_reg)
+    return best, record, result.best_model, histories[best_lr, best_reg]
 
 
 def tune_run(
-    config: TrainConfig,
-    learning_rates: Sequence[float] = (),
-    regs: Sequence[float] = (),
-    search: Literal["grid", "random"] = "grid",
-    num_samples: int = 10,
-    k_choices: Sequence[int] = DEFAULT_K_CHOICES,
-    num_folds: int = 5,
-    verbose: bool = True,
+    config: TrainConfig, options: SearchOptions = SearchOptions(), verbose: bool = True
 ) -> tuple[RunResult, dict[str, Any]]:
     """Search config's hyperparameters, retrain the best, and write its run folder.
 
-    For kNN, k is chosen by num_folds-fold cross-validation over k_choices. For the other
-    models, (learning rate, reg) pairs come from learning_rates x regs (grid) or are drawn
-    log-uniformly between their (low, high) bounds (random, num_samples pairs).
+    A model whose registration has its own search (kNN: k by options.num_folds-fold
+    cross-validation over options.k_choices) uses it; the others search (learning rate, reg)
+    pairs from learning_rates x regs (grid) or drawn log-uniformly between their (low, high)
+    bounds (random, num_samples pairs).
     returns (the best model's RunResult, the search record also written to search.json)
     """
-    start = time.perf_counter()
-    prepared = prepare(config, verbose)
-    resolved = prepared.config
-    run_dir = runs.new_run_dir(resolved.out, f"tune-{resolved.model}-{resolved.dataset}")
-    if resolved.model == "knn":
-        best_config, record = _tune_k(prepared, k_choices, num_folds, run_dir)
-        trained, history = fit(prepared, best_config, run_dir, verbose)
+    started = (time.perf_counter(), time.process_time())
+    config = resolve_config(config)
+    spec = registry.get(config.model)
+    prepared = spec.task.prepare(config, spec, verbose)
+    run_dir = runs.new_run_dir(config.out, f"tune-{config.model}-{config.dataset}")
+    if spec.tune is not None:
+        best, record = spec.tune(prepared, config, run_dir, options)
+        model = spec.build(best, prepared)
+        history = fit(spec, model, best, prepared, run_dir, verbose)
     else:
-        if not learning_rates or not regs:
-            raise ValueError(
-                "give the learning rates and regularisation strengths to search, e.g. "
-                "--learning-rates 1e-7,5e-7 --regs 2.5e4,5e4"
-            )
-        best_config, record, (trained, history) = _tune_rates(
-            prepared, learning_rates, regs, search, num_samples, run_dir, verbose
+        best, record, model, history = _search_rates(
+            spec, prepared, config, run_dir, options, verbose
         )
     runs.write_json(run_dir / "search.json", record)
-    result = write_run(
-        prepared, best_config, trained, history, run_dir, time.perf_counter() - start
-    )
+    result = write_run(spec, model, best, prepared, history, run_dir, started)
     return result, record

@@ -163,7 +163,8 @@ def test_fc_net_parameters_and_param_dicts():
     )
     assert all(v.dtype == np.float32 for v in model.params.values())
     assert model.params["gamma2"].shape == (6,) and model.params["W3"].shape == (6, 3)
-    assert model.bn_params == [{"mode": "train"}, {"mode": "train"}]
+    assert [sorted(bn) for bn in model.bn_params] == [["mode", "running_mean", "running_var"]] * 2
+    assert all(not bn["running_mean"].any() for bn in model.bn_params)
     assert model.dropout_param == {"mode": "train", "p": 0.5, "seed": 7}
     assert FullyConnectedNet([5], input_dim=4, normalization="layernorm").bn_params == [{}]
     assert FullyConnectedNet([5], input_dim=4).dropout_param == {}
@@ -251,7 +252,8 @@ def test_fc_net_test_mode_uses_running_statistics_and_no_dropout():
 def test_fc_net_state_dict_round_trip_includes_running_statistics():
     X, y = toy_batch(n=10)
     model = fc_net("batchnorm", seed=4)
-    assert not any("/" in name for name in model.state_dict())
+    # The running statistics are buffers from the start (zero, as batchnorm_forward makes them).
+    assert not model.state_dict()["bn1/running_mean"].any()
     model.loss(X, y)
     state = model.state_dict()
     assert {"bn1/running_mean", "bn1/running_var", "bn2/running_mean", "bn2/running_var"} <= set(

@@ -1,6 +1,7 @@
 """The Module API: parameter views that write through, modes, state dicts, extension, errors."""
 
 import copy
+from collections.abc import Mapping
 import pickle
 
 import numpy as np
@@ -68,7 +69,7 @@ def test_assigning_a_saved_copy_restores_the_model(X):
 def test_params_is_a_dict_whose_copies_are_detached():
     model = small_net()
     params = model.params
-    assert isinstance(params, dict)
+    assert isinstance(params, Mapping)
     for duplicate in (params.copy(), copy.copy(params), pickle.loads(pickle.dumps(params))):
         assert type(duplicate) is dict
         duplicate["0.b"] = np.ones(6)
@@ -189,7 +190,7 @@ def test_zero_grad_forgets_gradients(X):
 def test_repr_lists_the_layers():
     text = repr(small_net())
     assert "(0): Linear(in_features=4, out_features=6)" in text
-    assert "Dropout(p=0.5 (keep probability))" in text
+    assert "Dropout(p=0.5 (drop probability))" in text
 
 
 @pytest.mark.parametrize(
@@ -198,8 +199,8 @@ def test_repr_lists_the_layers():
         (lambda: nn.Linear(0, 3), "in_features must be a positive integer"),
         (lambda: nn.Linear(3, 2.5), "out_features must be a positive integer"),
         (lambda: nn.Linear(3, 2, weight_init="orthogonal"), "unknown weight_init"),
-        (lambda: nn.Dropout(0), "probability of keeping a unit"),
-        (lambda: nn.Dropout(1.2), "probability of keeping a unit"),
+        (lambda: nn.Dropout(1), "probability of dropping a unit"),
+        (lambda: nn.Dropout(-0.2), "probability of dropping a unit"),
         (lambda: nn.BatchNorm1d(0), "num_features must be a positive integer"),
         (lambda: nn.BatchNorm1d(3, momentum=2), "momentum must be in \\[0, 1\\]"),
         (lambda: nn.LayerNorm((3, 4)), "normalized_shape must be D or \\(D,\\)"),

@@ -17,11 +17,12 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 
 from tinyvision import layer_utils as _layer_utils
-from tinyvision.classifiers.fc_net import _check_non_negative, _check_positive_int, _copy_params
+from tinyvision.classifiers.fc_net import _check_non_negative, _check_positive_int
 from tinyvision.fast_layers import *
 from tinyvision.init import init_weight, make_rng
 from tinyvision.layer_utils import *
 from tinyvision.layers import *
+from tinyvision.model import Model
 
 __all__ = ["ThreeLayerConvNet", *_layer_utils.__all__]
 
@@ -46,7 +47,7 @@ def _check_input_dim(input_dim: Sequence[int]) -> tuple[int, int, int]:
     return channels, height, width
 
 
-class ThreeLayerConvNet:
+class ThreeLayerConvNet(Model):
     """conv - relu - 2x2 max pool - affine - relu - affine - softmax.
 
     Params: W1 (F, C, filter_size, filter_size), b1 (F,), W2 (F * H/2 * W/2, hidden_dim),
@@ -143,12 +144,5 @@ class ThreeLayerConvNet:
             w = self.params[name]
             loss += 0.5 * self.reg * np.sum(w * w)
             grads[name] = grads[name] + self.reg * w
+        self.grads = grads
         return float(loss), grads
-
-    def state_dict(self) -> dict[str, np.ndarray]:
-        """Copies of the parameters, by name."""
-        return {name: value.copy() for name, value in self.params.items()}
-
-    def load_state_dict(self, state: Mapping[str, np.ndarray]) -> None:
-        """Replace the parameters with copies of state's (same names and shapes required)."""
-        self.params = _copy_params(self.params, state, self.dtype)

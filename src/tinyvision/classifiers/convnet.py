@@ -66,7 +66,7 @@ class ConvNet(Sequential):
         num_classes: int = 10,
         input_shape: Sequence[int] = (3, 32, 32),
         use_residual: bool = False,
-        dropout: float = 1.0,
+        dropout: float = 0.0,
         reg: float = 0.0,
         seed: int | None = None,
         dtype: type | np.dtype = np.float32,
@@ -79,7 +79,7 @@ class ConvNet(Sequential):
         input_shape: (C, H, W) of one image; H and W divisible by 2 ** len(channels)
         use_residual: stages of ResidualBlock (the small-ResNet variant) instead of plain
           conv-bn-relu layers; the first block of a stage projects to the stage's channels
-        dropout: keep probability of the features before the classifier, in (0, 1]; 1 = none
+        dropout: probability of dropping each feature before the classifier, in [0, 1); 0 = none
         reg: L2 regularisation strength, >= 0
         seed: seed of the initialisation; None follows np.random.seed
         dtype: float dtype of parameters and computations (float64 for gradient checks)
@@ -93,8 +93,10 @@ class ConvNet(Sequential):
         blocks = check_positive_int(blocks_per_stage, "blocks_per_stage")
         num_classes = check_positive_int(num_classes, "num_classes")
         in_channels, _, _ = _check_input_shape(input_shape, len(widths))
-        if not 0 < dropout <= 1:
-            raise ValueError(f"dropout is the keep probability, in (0, 1]; got {dropout}")
+        if not 0 <= dropout < 1:
+            raise ValueError(
+                f"dropout is the probability of dropping a feature, in [0, 1); got {dropout}"
+            )
         if not np.issubdtype(np.dtype(dtype), np.floating):
             raise ValueError(f"dtype must be a float type such as np.float32, got {dtype!r}")
         # One independent seed per weighted layer, so a given seed fixes every initial weight.
@@ -119,7 +121,7 @@ class ConvNet(Sequential):
                 in_channels = width
             layers.append(MaxPool2d(2))
         layers.append(GlobalAvgPool2d())
-        if dropout < 1:
+        if dropout > 0:
             layers.append(Dropout(dropout))
         layers.append(Linear(in_channels, num_classes, seed=next(seeds), dtype=dtype))
         super().__init__(*layers, reg=reg)

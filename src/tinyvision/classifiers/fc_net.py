@@ -11,7 +11,7 @@ import *` also gives notebooks affine_forward, affine_relu_forward and friends.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -19,6 +19,7 @@ from tinyvision import layer_utils as _layer_utils
 from tinyvision.init import init_weight, make_rng
 from tinyvision.layer_utils import *
 from tinyvision.layers import *
+from tinyvision.model import Model
 
 __all__ = ["FullyConnectedNet", "TwoLayerNet", *_layer_utils.__all__]
 
@@ -35,26 +36,7 @@ def _check_non_negative(value: float, name: str) -> float:
     return float(value)
 
 
-def _copy_params(
-    current: Mapping[str, np.ndarray], new: Mapping[str, np.ndarray], dtype: np.dtype
-) -> dict[str, np.ndarray]:
-    """Copies of new's arrays cast to dtype, after checking names and shapes against current."""
-    missing = sorted(set(current) - set(new))
-    unexpected = sorted(set(new) - set(current))
-    if missing or unexpected:
-        raise ValueError(
-            f"state_dict does not match the model: missing {missing}, unexpected {unexpected}"
-        )
-    for name, value in new.items():
-        if np.shape(value) != current[name].shape:
-            raise ValueError(
-                f"state_dict entry {name!r} has shape {np.shape(value)}, the model expects "
-                f"{current[name].shape}"
-            )
-    return {name: np.array(new[name], dtype=dtype, copy=True) for name in current}
-
-
-class TwoLayerNet:
+class TwoLayerNet(Model):
     """affine - relu - affine - softmax, the network of assignment 1.
 
     Params: W1 (D, H), b1 (H,), W2 (H, C), b2 (C,), in dtype (float64 by default).
@@ -119,25 +101,18 @@ class TwoLayerNet:
         _, grads["W1"], grads["b1"] = affine_relu_backward(dhidden, hidden_cache)
         grads["W1"] += self.reg * W1
         grads["W2"] += self.reg * W2
+        self.grads = grads
         return float(loss), grads
 
-    def state_dict(self) -> dict[str, np.ndarray]:
-        """Copies of the parameters, by name."""
-        return {name: value.copy() for name, value in self.params.items()}
 
-    def load_state_dict(self, state: Mapping[str, np.ndarray]) -> None:
-        """Replace the parameters with copies of state's (same names and shapes required)."""
-        self.params = _copy_params(self.params, state, self.dtype)
-
-
-class FullyConnectedNet:
+class FullyConnectedNet(Model):
     """{affine - [batch/layer norm] - relu - [dropout]} x (L - 1) - affine - softmax.
 
     Params: Wi, bi for i = 1..L and, with normalization, gammai, betai for i = 1..L-1 (the last
     layer is never normalised). Running statistics of batch norm live in self.bn_params (one
     dict per hidden layer, as the course keeps them) and appear in state_dict() as
-    "bn<i>/running_mean" and "bn<i>/running_var", i matching gamma<i>; they exist once a
-    training-mode pass has run.
+    "bn<i>/running_mean" and "bn<i>/running_var" (the model's buffers), i matching gamma<i>;
+    they start at zero, as the course's batchnorm_forward creates them.
     """
 
     def __init__(
@@ -152,6 +127,8 @@ class FullyConnectedNet:
         dtype: type | np.dtype = np.float32,
         seed: int | None = None,
         weight_init: str = "gaussian",
+        *,
+        fixed_dropout: bool = True,
     ) -> None:
         """Build the parameters and the per-layer bn_params / dropout_param dicts.
 
@@ -166,6 +143,9 @@ class FullyConnectedNet:
         seed: makes dropout deterministic (as in the course) and seeds the initialisation;
           None draws the initialisation from np.random (so np.random.seed applies)
         weight_init: "gaussian" (course default), "xavier"/"glorot" or "kaiming"/"he"
+        fixed_dropout: with a seed, reuse the same dropout masks on every call (the course's
+          behaviour, which gradient checks need); False seeds only the initialisation, so
+          training draws new masks from np.random at every update
         """
         if isinstance(hidden_dims, (int, np.integer)) or not isinstance(hidden_dims, Sequence):
             raise ValueError(
@@ -208,11 +188,19 @@ class FullyConnectedNet:
         self.dropout_param: dict = {}
         if self.use_dropout:
             self.dropout_param = {"mode": "train", "p": dropout_keep_ratio}
-            if seed is not None:
+            if seed is not None and fixed_dropout:
                 self.dropout_param["seed"] = seed
         self.bn_params: list[dict] = []
         if normalization == "batchnorm":
-            self.bn_params = [{"mode": "train"} for _ in range(self.num_layers - 1)]
+            # Zero running statistics, as batchnorm_forward would create them on first use.
+            self.bn_params = [
+                {
+                    "mode": "train",
+                    "running_mean": np.zeros(width, dtype=self.dtype),
+                    "running_var": np.zeros(width, dtype=self.dtype),
+                }
+                for width in dims[1:-1]
+            ]
         elif normalization == "layernorm":
             self.bn_params = [{} for _ in range(self.num_layers - 1)]
 
@@ -264,42 +252,20 @@ class FullyConnectedNet:
             w = self.params[f"W{i}"]
             loss += 0.5 * self.reg * np.sum(w * w)
             grads[f"W{i}"] = grads[f"W{i}"] + self.reg * w
+        self.grads = grads
         return float(loss), grads
 
-    def _buffer_slots(self) -> list[tuple[str, int, str]]:
-        """(state_dict name, index into bn_params, key) of every batch-norm running statistic."""
+    @property
+    def buffers(self) -> dict[str, np.ndarray]:
+        """Batch-norm running statistics as "bn<i>/running_mean" and "bn<i>/running_var"."""
         if self.normalization != "batchnorm":
-            return []
-        return [
-            (f"bn{i + 1}/{stat}", i, stat)
-            for i in range(self.num_layers - 1)
+            return {}
+        return {
+            f"bn{i + 1}/{stat}": bn_param[stat]
+            for i, bn_param in enumerate(self.bn_params)
             for stat in ("running_mean", "running_var")
-        ]
+        }
 
-    def state_dict(self) -> dict[str, np.ndarray]:
-        """Copies of the parameters and of the batch-norm running statistics that exist yet."""
-        state = {name: value.copy() for name, value in self.params.items()}
-        for name, i, stat in self._buffer_slots():
-            if stat in self.bn_params[i]:
-                state[name] = np.array(self.bn_params[i][stat], copy=True)
-        return state
-
-    def load_state_dict(self, state: Mapping[str, np.ndarray]) -> None:
-        """Restore parameters and running statistics from a state_dict().
-
-        state: every parameter (same names and shapes) plus any "bn<i>/running_*" entries
-        """
-        slots = [slot for slot in self._buffer_slots() if slot[0] in state]
-        buffer_names = {name for name, _, _ in slots}
-        params = {name: value for name, value in state.items() if name not in buffer_names}
-        new_params = _copy_params(self.params, params, self.dtype)
-        for name, i, _ in slots:
-            expected = self.params[f"gamma{i + 1}"].shape
-            if np.shape(state[name]) != expected:
-                raise ValueError(
-                    f"state_dict entry {name!r} has shape {np.shape(state[name])}, "
-                    f"the model expects {expected}"
-                )
-        self.params = new_params
-        for name, i, stat in slots:
-            self.bn_params[i][stat] = np.array(state[name], dtype=self.dtype, copy=True)
+    def _set_buffer(self, name: str, value: np.ndarray) -> None:
+        layer, _, stat = name.partition("/")
+        self.bn_params[int(layer.removeprefix("bn")) - 1][stat] = value

@@ -9,11 +9,12 @@ sorted neighbour indices so that several values of k can share one distance comp
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 from numpy.typing import DTypeLike
 
+from tinyvision.model import Model
 from tinyvision.validation import check_float_array, check_labels, check_same_length
 
 __all__ = ["KNearestNeighbor"]
@@ -24,7 +25,7 @@ Metric = Literal["l2", "l1"]
 _DEFAULT_CHUNK_BYTES = 128 * 2**20
 
 
-class KNearestNeighbor:
+class KNearestNeighbor(Model):
     """A kNN classifier: memorise the training set, vote among the k closest training points.
 
     metric: "l2" (Euclidean, the course's distance) or "l1" (Manhattan)
@@ -32,6 +33,10 @@ class KNearestNeighbor:
         time on CIFAR-10); None keeps floating inputs as they are and turns integers to float64
     chunk_bytes: memory budget for one block of distances and their neighbour indices in
         `predict` / `kneighbors`
+    k: neighbours that vote when `predict` is called without k (the course passes k each time)
+
+    It learns no parameters (params and state_dict are empty): the model is the memorised
+    training set, which a run folder rebuilds from the data rather than storing.
     """
 
     def __init__(
@@ -39,6 +44,7 @@ class KNearestNeighbor:
         metric: Metric = "l2",
         dtype: DTypeLike | None = None,
         chunk_bytes: int = _DEFAULT_CHUNK_BYTES,
+        k: int = 1,
     ) -> None:
         if metric not in ("l2", "l1"):
             raise ValueError(f"metric must be 'l2' or 'l1', got {metric!r}")
@@ -46,6 +52,10 @@ class KNearestNeighbor:
             raise ValueError(f"dtype must be a floating dtype such as np.float32, got {dtype!r}")
         if chunk_bytes < 1:
             raise ValueError(f"chunk_bytes must be a positive number of bytes, got {chunk_bytes}")
+        if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
+            raise ValueError(f"k must be a positive integer, got {k!r}")
+        self.k = int(k)
+        self.params: dict[str, np.ndarray] = {}
         self.metric: Metric = metric
         self.dtype = None if dtype is None else np.dtype(dtype)
         self.chunk_bytes = int(chunk_bytes)
@@ -53,12 +63,17 @@ class KNearestNeighbor:
         self.y_train: np.ndarray | None = None
         self._train_sq_norms: np.ndarray | None = None
 
-    def train(self, X: np.ndarray, y: np.ndarray) -> None:
+    def train(self, X: np.ndarray | bool = True, y: np.ndarray | None = None) -> Any:
         """Memorise the training data.
 
         X: (num_train, D) array of training points (any real dtype)
         y: (num_train,) integer labels, y[i] is the label of X[i]
+
+        Called without data (`train()` / `train(False)`) it is the model contract's mode switch
+        and returns the classifier, which behaves the same in both modes.
         """
+        if y is None and isinstance(X, bool):
+            return super().train(X)
         X = self._as_data(X, "X")
         y = check_labels(y)
         check_same_length(X, y)
@@ -70,12 +85,17 @@ class KNearestNeighbor:
         self._train_sq_norms = np.einsum("ij,ij->i", X, X) if self.metric == "l2" else None
 
     def predict(
-        self, X: np.ndarray, k: int = 1, num_loops: int = 0, chunk_size: int | None = None
+        self,
+        X: np.ndarray,
+        k: int | None = None,
+        num_loops: int = 0,
+        chunk_size: int | None = None,
     ) -> np.ndarray:
         """Predict a label for each test point by majority vote of its k nearest neighbours.
 
         X: (num_test, D) test points
-        k: number of neighbours that vote; ties go to the smaller label
+        k: number of neighbours that vote (None: the k given to the constructor, 1 by default);
+            ties go to the smaller label
         num_loops: 0 (vectorised and chunked), 1 or 2 (the course's loop implementations, which
             build the full (num_test, num_train) distance matrix)
         chunk_size: test rows per distance block when num_loops == 0; None picks it from
@@ -85,6 +105,7 @@ class KNearestNeighbor:
         if num_loops not in (0, 1, 2):
             raise ValueError(f"num_loops must be 0, 1 or 2, got {num_loops}")
         X = self._check_test(X)
+        k = self.k if k is None else k
         self._check_k(k)
         if num_loops == 0:
             return self.vote(self.y_train[self.kneighbors(X, k, chunk_size=chunk_size)])

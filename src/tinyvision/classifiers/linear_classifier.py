@@ -16,6 +16,8 @@ from numpy.typing import DTypeLike
 
 from tinyvision.classifiers.linear_svm import svm_loss_vectorized
 from tinyvision.classifiers.softmax import softmax_loss_vectorized
+from tinyvision.init import make_rng
+from tinyvision.model import Model
 from tinyvision.validation import check_float_array, check_labels, check_same_length
 
 __all__ = ["LinearClassifier", "LinearSVM", "Softmax", "preprocess_for_linear"]
@@ -23,27 +25,44 @@ __all__ = ["LinearClassifier", "LinearSVM", "Softmax", "preprocess_for_linear"]
 logger = logging.getLogger(__name__)
 
 
-class LinearClassifier(ABC):
-    """Scores = X @ W; subclasses define the loss.
+class LinearClassifier(Model, ABC):
+    """Scores = X @ W; subclasses define the loss. Its one parameter is "W" (once trained).
 
-    seed: seed for the weight initialisation and minibatch sampling; None draws fresh entropy
+    seed: seed for the weight initialisation and minibatch sampling; None derives it from
+        NumPy's global generator, so np.random.seed makes a run reproducible
     """
 
     def __init__(self, seed: int | None = None) -> None:
         self.W: np.ndarray | None = None
-        self.rng = np.random.default_rng(seed)
+        self.rng = make_rng(seed)
+
+    @property
+    def params(self) -> dict[str, np.ndarray]:
+        """{"W": W} once trained, {} before."""
+        return {} if self.W is None else {"W": self.W}
+
+    @params.setter
+    def params(self, new_params: dict[str, np.ndarray]) -> None:
+        self.W = new_params["W"]
+
+    def load_state_dict(self, state: dict[str, np.ndarray]) -> None:
+        """Take W from state; an untrained classifier takes W's shape from it."""
+        if self.W is None and set(state) == {"W"} and np.ndim(state["W"]) == 2:
+            self.W = np.array(state["W"], copy=True)
+            return
+        super().load_state_dict(state)
 
     def train(
         self,
-        X: np.ndarray,
-        y: np.ndarray,
+        X: np.ndarray | bool = True,
+        y: np.ndarray | None = None,
         learning_rate: float = 1e-3,
         reg: float = 1e-5,
         num_iters: int = 100,
         batch_size: int = 200,
         verbose: bool = False,
         lr_decay: float = 1.0,
-    ) -> list[float]:
+    ) -> list[float] | LinearClassifier:
         """Minimise the loss with stochastic gradient descent.
 
         X: (N, D) float training data (use preprocess_for_linear for images)
@@ -58,7 +77,12 @@ class LinearClassifier(ABC):
             early steps be large and the last ones settle (0.9 with 30 epochs gains about two
             points of CIFAR-10 accuracy over a constant rate)
         returns the loss at every iteration, a list of num_iters floats
+
+        Called without data (`train()` / `train(False)`) it is the model contract's mode switch
+        and returns the classifier, which behaves the same in both modes.
         """
+        if y is None and isinstance(X, bool):
+            return super().train(X)
         X = check_float_array(X, "X", 2)
         y = check_labels(y, None if self.W is None else self.W.shape[1])
         check_same_length(X, y)

@@ -28,12 +28,13 @@ from tinyvision.layers import (
     bce_with_logits_loss,
     sigmoid_forward,
 )
+from tinyvision.model import Model
 from tinyvision.validation import check_float_array, check_labels, check_same_length
 
 __all__ = ["LogisticRegression", "demo_breast_cancer"]
 
 
-class LogisticRegression:
+class LogisticRegression(Model):
     """Sigmoid classifier for labels {0, 1}; params {"W": (D + 1, 1)}, last row the bias."""
 
     def __init__(
@@ -85,6 +86,7 @@ class LogisticRegression:
         w = self.params["W"][:-1]
         loss += 0.5 * self.reg * np.sum(w * w)
         dW = np.concatenate([dw + self.reg * w, db[None, :]], axis=0)
+        self.grads = {"W": dW}
         return float(loss), {"W": dW}
 
     def _check_features(self, X: np.ndarray) -> np.ndarray:

@@ -24,6 +24,7 @@ from tinyvision.classifiers.captioning_common import (
     next_word_log_probs,
     special_tokens,
 )
+from tinyvision.init import make_rng
 from tinyvision.layers.affine import affine_backward, affine_forward
 from tinyvision.layers.recurrent import (
     lstm_backward,
@@ -38,6 +39,7 @@ from tinyvision.layers.recurrent import (
     word_embedding_backward,
     word_embedding_forward,
 )
+from tinyvision.model import Model
 from tinyvision.validation import check_same_length
 
 __all__ = ["CaptioningRNN"]
@@ -45,7 +47,7 @@ __all__ = ["CaptioningRNN"]
 _CELL_TYPES = ("rnn", "lstm")
 
 
-class CaptioningRNN:
+class CaptioningRNN(Model):
     """Image captioning with a recurrent net, trained with teacher forcing.
 
     Parameters (in self.params, all of dtype `dtype`):
@@ -72,7 +74,7 @@ class CaptioningRNN:
         hidden_dim: H, the size of the hidden state
         cell_type: "rnn" or "lstm"
         dtype: float dtype of the parameters (np.float32 to train, np.float64 to grad-check)
-        seed: seed of the weight initialisation; None draws fresh entropy
+        seed: seed of the weight initialisation; None follows np.random.seed
         """
         if cell_type not in _CELL_TYPES:
             raise ValueError(f"cell_type must be 'rnn' or 'lstm', got {cell_type!r}")
@@ -92,7 +94,7 @@ class CaptioningRNN:
         self.params: dict[str, np.ndarray] = {}
         self._null, self._start, self._end = tokens
 
-        rng = np.random.default_rng(seed)
+        rng = make_rng(seed)
         gates = 4 if cell_type == "lstm" else 1
         self.params["W_embed"] = rng.standard_normal((vocab_size, wordvec_dim)) / 100
         self.params["W_proj"] = rng.standard_normal((input_dim, hidden_dim)) / np.sqrt(input_dim)
@@ -148,7 +150,12 @@ class CaptioningRNN:
         dx, dh0, grads["Wx"], grads["Wh"], grads["b"] = recurrent_backward(dh, cell_cache)
         grads["W_embed"] = word_embedding_backward(dx, embed_cache)
         _, grads["W_proj"], grads["b_proj"] = affine_backward(dh0, proj_cache)
+        self.grads = grads
         return loss, grads
+
+    def predict(self, features: np.ndarray, max_length: int = 30) -> np.ndarray:
+        """Greedy captions of the images: the model contract's predict (see sample)."""
+        return self.sample(features, max_length=max_length)
 
     # --------------------------------------------------------------------------- sampling
 

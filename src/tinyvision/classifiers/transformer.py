@@ -30,6 +30,7 @@ from tinyvision.classifiers.captioning_common import (
     next_word_log_probs,
     special_tokens,
 )
+from tinyvision.init import make_rng
 from tinyvision.layers.affine import affine_backward, affine_forward
 from tinyvision.layers.recurrent import (
     temporal_affine_backward,
@@ -38,6 +39,7 @@ from tinyvision.layers.recurrent import (
     word_embedding_backward,
     word_embedding_forward,
 )
+from tinyvision.model import Model
 from tinyvision.transformer_layers import PositionalEncoding, TransformerDecoderLayer
 from tinyvision.validation import check_same_length
 
@@ -49,7 +51,7 @@ DEFAULT_DIM_FEEDFORWARD = 2048
 _SEED_STRIDE = 8
 
 
-class CaptioningTransformer:
+class CaptioningTransformer(Model):
     """Image captioning with a transformer decoder, trained with teacher forcing.
 
     Parameters (in self.params, all of dtype `dtype`), with W = wordvec_dim:
@@ -92,7 +94,8 @@ class CaptioningTransformer:
         dim_feedforward: hidden size of the feed-forward blocks; None means the course's 2048
             (for small experiments 4 * wordvec_dim is plenty and much faster)
         dtype: float dtype of the parameters (np.float32 to train, np.float64 to grad-check)
-        seed: seed of the weight initialisation and of the dropout masks; None for fresh entropy
+        seed: seed of the weight initialisation and of the dropout masks; None follows
+            np.random.seed
         """
         tokens = special_tokens(word_to_idx)
         vocab_size = len(word_to_idx)
@@ -119,10 +122,9 @@ class CaptioningTransformer:
         self.vocab_size = vocab_size
         self.max_length = int(max_length)
         self.num_layers = int(num_layers)
-        self.mode = "train"
         self.dropout_seed: int | None = None
         self._null, self._start, self._end = tokens
-        self._rng = np.random.default_rng(seed)
+        self._rng = make_rng(seed)
 
         self.positional_encoding = PositionalEncoding(
             wordvec_dim, dropout=dropout, max_len=self.max_length, dtype=dtype
@@ -153,30 +155,22 @@ class CaptioningTransformer:
 
     # --------------------------------------------------------------------------- modes
 
-    def train(self) -> None:
-        """Training mode: dropout is active in loss()."""
-        self.mode = "train"
-
-    def eval(self) -> None:
-        """Evaluation mode: dropout is off in loss(). sample() always runs in this mode."""
-        self.mode = "test"
-
     def _sync_layers(self) -> None:
         """Point the layer objects at the current entries of self.params."""
         for i, layer in enumerate(self.layers):
             prefix = f"layers.{i}."
             layer.params = {name: self.params[prefix + name] for name in layer.params}
 
-    def _prepare(self, mode: str) -> None:
+    def _prepare(self, training: bool) -> None:
         """Read the current self.params and set every module's dropout mode and masks."""
         self._sync_layers()
         base = self.dropout_seed
-        if base is None and mode == "train":
+        if base is None and training:
             # Fresh masks at every call, reproducible from the model's seed.
             base = int(self._rng.integers(2**31 - _SEED_STRIDE * (self.num_layers + 1)))
         modules = [self.positional_encoding, *self.layers]
         for k, module in enumerate(modules):
-            module.mode = mode
+            module.training = training
             module.seed = None if base is None else base + _SEED_STRIDE * k
 
     @property
@@ -211,7 +205,7 @@ class CaptioningTransformer:
 
         The net reads captions[:, :-1] (each position attending only to earlier ones) and is
         scored on predicting captions[:, 1:]; targets equal to <NULL> are masked out. The loss
-        is summed over time and averaged over N. Dropout follows self.mode.
+        is summed over time and averaged over N. Dropout is on while self.training.
 
         features: (N, D) float image features
         captions: (N, T) integer word ids, each row starting with <START>, T - 1 <= max_length
@@ -225,7 +219,7 @@ class CaptioningTransformer:
             remedy="encode captions with the model's word_to_idx",
         )
         check_same_length(features, captions, "features", "captions")
-        self._prepare(self.mode)
+        self._prepare(self.training)
         captions_in, captions_out = captions[:, :-1], captions[:, 1:]
         memory, proj_cache = self._memory(features)
         scores, (embed_cache, vocab_cache) = self._decode(memory, captions_in)
@@ -241,7 +235,12 @@ class CaptioningTransformer:
         dx = self.positional_encoding.backward(dx)
         grads["W_embed"] = word_embedding_backward(dx, embed_cache)
         _, grads["W_proj"], grads["b_proj"] = affine_backward(dmemory[:, 0, :], proj_cache)
+        self.grads = grads
         return loss, grads
+
+    def predict(self, features: np.ndarray, max_length: int = 30) -> np.ndarray:
+        """Greedy captions of the images: the model contract's predict (see sample)."""
+        return self.sample(features, max_length=max_length)
 
     # --------------------------------------------------------------------------- sampling
 
@@ -276,7 +275,7 @@ class CaptioningTransformer:
                 f"max_length), got {max_length!r}"
             )
         check_positive_int(beam_size, "beam_size")
-        self._prepare("test")
+        self._prepare(training=False)
         memory, _ = self._memory(features)
         if beam_size == 1:
             return greedy_decode(

@@ -6,14 +6,10 @@ import argparse
 
 from threadpoolctl import threadpool_limits
 
-from tinyvision.captioning import (
-    CAPTION_DATASETS,
-    CAPTION_MODELS,
-    CaptionConfig,
-    sample_run,
-    train_caption_run,
-)
-from tinyvision.schedules import SCHEDULES
+from tinyvision.captioning import sample_run
+from tinyvision.cli.options import add_config_options, config_from_args
+from tinyvision.config import CaptionConfig
+from tinyvision.pipeline import train_run
 
 __all__ = ["register"]
 
@@ -40,35 +36,7 @@ def _register_train(commands: argparse._SubParsersAction) -> None:
         "for the chosen model and data set. The run folder gets config.json, metrics.json "
         "(test exact match and BLEU-4), history.json, model.npz and loss.png.",
     )
-    parser.add_argument("--model", choices=CAPTION_MODELS, default="lstm", help="default: lstm")
-    parser.add_argument(
-        "--dataset", choices=CAPTION_DATASETS, default="digit-strips", help="default: digit-strips"
-    )
-    parser.add_argument("--data-dir", help="folder of the course's coco_captioning files")
-    parser.add_argument("--epochs", type=int)
-    parser.add_argument("--batch-size", type=int)
-    parser.add_argument("--learning-rate", "--lr", type=float, dest="learning_rate")
-    parser.add_argument("--lr-decay", type=float, help="learning-rate factor per epoch (step)")
-    parser.add_argument("--schedule", choices=SCHEDULES, help="step (lr decay) or cosine")
-    parser.add_argument(
-        "--update-rule", choices=("sgd", "sgd_momentum", "rmsprop", "adam", "adamw")
-    )
-    parser.add_argument("--hidden-dim", type=int, help="RNN/LSTM hidden size")
-    parser.add_argument("--wordvec-dim", type=int, help="word vector size (transformer width)")
-    parser.add_argument("--num-heads", type=int, help="transformer attention heads")
-    parser.add_argument("--num-layers", type=int, help="transformer decoder layers")
-    parser.add_argument("--dim-feedforward", type=int, help="transformer feed-forward size")
-    parser.add_argument("--dropout", type=float, help="transformer drop probability")
-    parser.add_argument(
-        "--num-train", type=int, help="training strips (digit-strips) or captions (coco)"
-    )
-    parser.add_argument("--feature-dim", type=int, help="digit-strips feature size")
-    parser.add_argument("--patience", type=int, help="stop after N epochs without improvement")
-    parser.add_argument("--num-eval", type=int, help="images per val/test evaluation")
-    parser.add_argument("--val-metric", choices=("exact_match", "bleu4"))
-    parser.add_argument("--dtype", choices=("float32", "float64"), default="float32")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--out", help="run folder (default: runs/caption-<model>-<dataset>-<time>)")
+    add_config_options(parser, CaptionConfig)
     parser.set_defaults(handler=run_train)
 
 
@@ -87,40 +55,17 @@ def _register_sample(commands: argparse._SubParsersAction) -> None:
 
 
 def run_train(args: argparse.Namespace) -> int:
-    config = CaptionConfig(
-        model=args.model,
-        dataset=args.dataset,
-        data_dir=args.data_dir,
-        epochs=args.epochs,
-        batch_size=args.batch_size,
-        learning_rate=args.learning_rate,
-        lr_decay=args.lr_decay,
-        schedule=args.schedule,
-        update_rule=args.update_rule,
-        hidden_dim=args.hidden_dim,
-        wordvec_dim=args.wordvec_dim,
-        num_heads=args.num_heads,
-        num_layers=args.num_layers,
-        dim_feedforward=args.dim_feedforward,
-        dropout=args.dropout,
-        num_train=args.num_train,
-        feature_dim=args.feature_dim,
-        patience=args.patience,
-        num_eval=args.num_eval,
-        val_metric=args.val_metric,
-        dtype=args.dtype,
-        seed=args.seed,
-        out=args.out,
-    )
+    config = config_from_args(args, CaptionConfig)
     # The digit-strips models multiply small matrices, where BLAS threads only add overhead.
     threads = getattr(args, "threads", None)
     if threads is None and args.dataset == "digit-strips":
         threads = 1
     try:
         with threadpool_limits(limits=threads):
-            run_dir, m = train_caption_run(config, verbose=not args.quiet)
+            result = train_run(config, verbose=not args.quiet)
     except ImportError as err:
         raise RuntimeError(str(err)) from err
+    m = result.metrics
     print(f"caption model {m['model']} on {m['dataset']} ({m['num_train']} training captions)")
     print(f"  train loss        {m['train_loss']:.4f}")
     print(f"  val exact match   {m['val_exact_match']:.4f}")
@@ -128,7 +73,7 @@ def run_train(args: argparse.Namespace) -> int:
     print(f"  test exact match  {m['test_exact_match']:.4f}")
     print(f"  test BLEU-4       {m['test_bleu4']:.4f}")
     print(f"  seconds           {m['seconds']:.1f} ({m['cpu_seconds']:.1f} s CPU)")
-    print(f"run folder: {run_dir}")
+    print(f"run folder: {result.run_dir}")
     return 0
 
 

@@ -1,4 +1,4 @@
-"""`tinyvision evaluate RUN`: reload a run's model and measure its test accuracy again."""
+"""`tinyvision evaluate RUN`: reload a run's model and measure its test score again."""
 
 from __future__ import annotations
 
@@ -10,21 +10,21 @@ from tinyvision.pipeline import evaluate_run
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "evaluate",
-        help="reload a run folder's model and reproduce its test accuracy",
+        help="reload a run folder's model and reproduce its test score",
         description="Rebuild the data set and the model of a run folder from config.json and "
-        "model.npz, and measure the test accuracy again.",
+        "model.npz, and measure the test score again (accuracy for classifiers, exact match "
+        "for captioning models).",
     )
-    parser.add_argument("run", help="a run folder written by `tinyvision train`")
+    parser.add_argument("run", help="a run folder written by `tinyvision train` or `caption train`")
     parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
     result = evaluate_run(args.run, verbose=not args.quiet)
-    same = result["test_acc"] == result["recorded_test_acc"]
+    same = result["value"] == result["recorded"]
+    name = result["metric"].replace("_", " ")
     print(f"model {result['model']} on {result['dataset']}")
-    print(f"  test accuracy   {result['test_acc']:.4f}")
-    print(
-        f"  recorded        {result['recorded_test_acc']:.4f}  "
-        f"({'reproduced exactly' if same else 'DIFFERS'})"
-    )
+    print(f"  {name:<15} {result['value']:.4f}")
+    verdict = "reproduced exactly" if same else "DIFFERS"
+    print(f"  {'recorded':<15} {result['recorded']:.4f}  ({verdict})")
     return 0 if same else 1

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import argparse
 
-from tinyvision.cli.train import add_model_options, config_from_args
-from tinyvision.tuning import DEFAULT_K_CHOICES, tune_run
+from tinyvision.cli.options import add_config_options, config_from_args
+from tinyvision.config import TrainConfig
+from tinyvision.tuning import DEFAULT_K_CHOICES, SearchOptions, tune_run
 
 
 def _float_list(text: str) -> tuple[float, ...]:
@@ -38,7 +39,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "  tinyvision tune --model knn --dataset cifar10 --num-training 5000",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    add_model_options(parser)
+    add_config_options(parser, TrainConfig)
     parser.add_argument("--search", choices=("grid", "random"), default="grid")
     parser.add_argument(
         "--learning-rates",
@@ -67,16 +68,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    result, record = tune_run(
-        config_from_args(args),
+    options = SearchOptions(
         learning_rates=args.learning_rates,
         regs=args.regs,
         search=args.search,
         num_samples=args.num_samples,
         k_choices=args.k_choices,
         num_folds=args.num_folds,
-        verbose=not args.quiet,
     )
+    result, record = tune_run(config_from_args(args, TrainConfig), options, verbose=not args.quiet)
     if "best_k" in record:
         print(f"{'k':>5}  mean accuracy over {record['num_folds']} folds")
         for k, accuracies in record["k_to_accuracies"].items():

@@ -9,7 +9,7 @@ CIFAR-10 they use small training subsets as the course notebooks do.
     update-rules             SGD, momentum, RMSProp and Adam on the same net
     batchnorm-weight-scale   batch norm vs none across log-spaced initial weight scales
     norm-batch-size          batch norm vs layer norm vs none across batch sizes
-    dropout                  dropout keep ratios: train vs validation accuracy
+    dropout                  dropout probabilities: train vs validation accuracy
 """
 
 from __future__ import annotations
@@ -179,13 +179,13 @@ EXPERIMENTS: dict[str, Experiment] = {
     ),
     "dropout": Experiment(
         dropout,
-        "dropout keep ratios: train vs validation accuracy",
+        "dropout probabilities: train vs validation accuracy",
         {
             "digits": {
                 "num_training": 200,
                 "epochs": 25,
                 "batch_size": 25,
-                "keep_ratios": (1.0, 0.5, 0.25),
+                "drop_probabilities": (0.0, 0.5, 0.75),
                 "hidden_dims": (500,),
                 "weight_scale": 1e-2,
                 "update_rule": "adam",
@@ -195,7 +195,7 @@ EXPERIMENTS: dict[str, Experiment] = {
                 "num_training": 500,
                 "epochs": 25,
                 "batch_size": 100,
-                "keep_ratios": (1.0, 0.25),
+                "drop_probabilities": (0.0, 0.75),
                 "hidden_dims": (500,),
                 "weight_scale": 1e-2,
                 "update_rule": "adam",
@@ -276,9 +276,10 @@ def run_experiment(
     run_dir = runs.new_run_dir(out, f"experiment-{name}-{dataset}")
     output = EXPERIMENTS[name].function(data, run_dir, settings, seed)
     seconds = round(time.perf_counter() - start, 3)
-    runs.write_json(
-        run_dir / "results.json",
-        {
+    runs.write_run_folder(
+        run_dir,
+        config={"experiment": name, "dataset": dataset, "seed": seed, **settings},
+        metrics={
             "experiment": name,
             "dataset": dataset,
             "seed": seed,
@@ -287,6 +288,7 @@ def run_experiment(
             "rows": output.rows,
             "results": output.results,
         },
+        metrics_name="results.json",
     )
     return ExperimentResult(
         name=name,

@@ -107,18 +107,20 @@ def train_net(
     weight_scale: float = 1e-2,
     weight_init: str = "gaussian",
     normalization: str | None = None,
-    dropout: float = 1.0,
+    dropout: float = 0.0,
     reg: float = 0.0,
     lr_decay: float = 1.0,
     seed: int = 0,
+    dataset: str = "digits",
 ) -> dict[str, Any]:
-    """Train one FullyConnectedNet with the Solver and return its curves.
+    """Train one fully-connected net (the registered "fc" model) with the Solver; its curves.
 
     data: X_train (N, D), y_train (N,) int, X_val (M, D), y_val (M,) int, as from
         load_experiment_data; the net takes the dtype of X_train.
     hidden_dims: sizes of the hidden layers.
     update_rule, learning_rate, epochs, batch_size, lr_decay: the Solver's settings.
-    weight_scale, weight_init, normalization, dropout (keep ratio), reg: the net's settings.
+    weight_scale, weight_init, normalization, dropout (drop probability), reg: the net's
+        settings; dataset: the data set data came from (its tuned defaults fill the rest).
     seed: seeds the initialisation, the minibatches and the dropout masks.
     returns {"loss_history": per update, "train_acc_history" and "val_acc_history": per check
         (after update 1, then one per epoch), "acc_epochs": when each check ran, in (possibly
@@ -126,36 +128,39 @@ def train_net(
         "final_loss": mean loss of the last epoch, "diverged": bool}; a diverged run keeps the
         curves up to the failure.
     """
-    from tinyvision.classifiers.fc_net import FullyConnectedNet
-    from tinyvision.solver import Solver, TrainingDivergedError
+    from tinyvision import registry
+    from tinyvision.classification import Prepared
+    from tinyvision.config import TrainConfig, resolve_config
+    from tinyvision.solver import TrainingDivergedError
 
-    model = FullyConnectedNet(
-        list(hidden_dims),
-        input_dim=data["X_train"].shape[1],
-        num_classes=int(max(data["y_train"].max(), data["y_val"].max())) + 1,
-        dropout_keep_ratio=dropout,
-        normalization=normalization,
-        reg=reg,
-        weight_scale=weight_scale,
-        weight_init=weight_init,
-        dtype=data["X_train"].dtype,
-        seed=seed,
+    config = resolve_config(
+        TrainConfig(
+            model="fc",
+            dataset=dataset,
+            hidden_dims=tuple(hidden_dims),
+            update_rule=update_rule,
+            learning_rate=learning_rate,
+            epochs=epochs,
+            batch_size=batch_size,
+            weight_scale=weight_scale,
+            weight_init=weight_init,
+            normalization=normalization or "none",
+            dropout=dropout,
+            reg=reg,
+            lr_decay=lr_decay,
+            schedule="step",
+            dtype=str(data["X_train"].dtype),
+            seed=seed,
+        )
     )
-    # A seeded net reseeds NumPy before every dropout mask, so every update would drop the
-    # same units; without the seed the masks follow the global RNG, which the Solver seeds.
-    model.dropout_param.pop("seed", None)
-    solver = Solver(
-        model,
-        dict(data),
-        update_rule=update_rule,
-        optim_config={"learning_rate": learning_rate},
-        lr_decay=lr_decay,
-        num_epochs=epochs,
-        batch_size=batch_size,
-        verbose=False,
-        progress=False,
-        seed=seed,
+    spec = registry.get(config.model)
+    prepared = Prepared(
+        data={name: data[name] for name in ("y_train", "y_val")},
+        prep={},
+        X={"train": data["X_train"], "val": data["X_val"]},
     )
+    model = spec.build(config, prepared)
+    solver = spec.task.solver(model, config, prepared, verbose=False, progress=False)
     diverged = False
     try:
         solver.train()

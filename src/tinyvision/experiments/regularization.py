@@ -1,4 +1,4 @@
-"""Experiment on regularisation: dropout keep ratios on a net that overfits a small training set.
+"""Experiment on regularisation: dropout probabilities on a net that overfits a small training set.
 
 This reproduces the regularisation comparison of the course's Dropout notebook.
 """
@@ -19,47 +19,47 @@ __all__ = ["dropout"]
 def dropout(
     data: Mapping[str, np.ndarray], out_dir: Path, settings: Mapping[str, Any], seed: int
 ) -> ExperimentOutput:
-    """Train the same net with each dropout keep ratio of settings; compare train and val.
+    """Train the same net with each dropout probability of settings; compare train and val.
 
     With few training examples the net without dropout memorises them (train accuracy near 1)
     while validation accuracy stalls; dropout narrows that gap.
 
     data: X_train (N, D), y_train (N,), X_val, y_val as from load_experiment_data.
     out_dir: folder for dropout.png (train and val accuracy per epoch).
-    settings: "keep_ratios" (probabilities of keeping a unit, 1.0 = no dropout),
+    settings: "drop_probabilities" (probabilities of dropping a unit, 0 = no dropout),
         "hidden_dims", "weight_scale", "update_rule", "learning_rate", "epochs", "batch_size".
     seed: seed of every run (the same initialisation and batches for every ratio).
-    returns ExperimentOutput with results {str(keep ratio): curves} and one table row per
+    returns ExperimentOutput with results {str(drop probability): curves} and one table row per
         ratio, including the final gap between train and val accuracy.
     """
     results: dict[str, Any] = {}
     rows = []
     figure, (train_ax, val_ax) = new_figure(ncols=2)
-    for keep in settings["keep_ratios"]:
+    for drop in settings["drop_probabilities"]:
         run = train_net(
             data,
             settings["hidden_dims"],
             update_rule=settings["update_rule"],
             learning_rate=settings["learning_rate"],
             weight_scale=settings["weight_scale"],
-            dropout=keep,
+            dropout=drop,
             epochs=settings["epochs"],
             batch_size=settings["batch_size"],
             seed=seed,
         )
-        results[str(keep)] = run
+        results[str(drop)] = run
         final_train = run["train_acc_history"][-1] if run["train_acc_history"] else 0.0
         final_val = run["val_acc_history"][-1] if run["val_acc_history"] else 0.0
         rows.append(
             {
-                "keep_ratio": keep,
+                "dropout": drop,
                 "final_train_acc": final_train,
                 "final_val_acc": final_val,
                 "gap": final_train - final_val,
                 "best_val_acc": run["best_val_acc"],
             }
         )
-        label = f"keep {keep:g}"
+        label = f"dropout {drop:g}"
         train_ax.plot(run["acc_epochs"], run["train_acc_history"], marker="o", ms=3, label=label)
         val_ax.plot(run["acc_epochs"], run["val_acc_history"], marker="o", ms=3, label=label)
     for ax, title in ((train_ax, "Training accuracy"), (val_ax, "Validation accuracy")):

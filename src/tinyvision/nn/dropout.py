@@ -1,8 +1,9 @@
-"""Dropout as a Module, with the course's convention: p is the probability of KEEPING a unit.
+"""Dropout as a Module, with PyTorch's convention: p is the probability of DROPPING a unit.
 
-Beware: torch.nn.Dropout(p) takes the probability of *dropping* a unit, so our Dropout(p=0.8)
-matches torch.nn.Dropout(p=0.2). Dropout is inverted (kept units are scaled by 1 / p in
-training), so evaluation mode is the identity.
+`Dropout(p=0.2)` matches `torch.nn.Dropout(p=0.2)`: each unit is zeroed with probability 0.2
+in training and the kept ones are scaled by 1 / (1 - p) (inverted dropout), so evaluation mode
+is the identity. The maths is the course's `dropout_forward`, whose `dropout_param['p']` is the
+keep probability 1 - p.
 """
 
 from __future__ import annotations
@@ -16,27 +17,27 @@ __all__ = ["Dropout"]
 
 
 class Dropout(Module):
-    """Inverted dropout; p = keep probability (course convention, NOT torch's drop probability)."""
+    """Inverted dropout; p = drop probability, as in torch.nn.Dropout."""
 
     def __init__(self, p: float = 0.5, seed: int | None = None) -> None:
         """Configure the layer; it has no parameters.
 
-        p: probability of keeping each unit, in (0, 1] (torch's Dropout(p) equals our 1 - p)
+        p: probability of zeroing each unit, in [0, 1); 0 disables dropout
         seed: when given, NumPy's global generator is reseeded on every training forward (the
           course's dropout contract), so the mask is the same on every call: for gradient
           checks and tests, not for training
         """
         super().__init__()
-        if not 0 < p <= 1:
+        if not 0 <= p < 1:
             raise ValueError(
-                f"Dropout p is the probability of keeping a unit and must be in (0, 1], got {p}; "
-                "use p=1 for no dropout (note: torch's p is the drop probability, ours is 1 - p)"
+                f"Dropout p is the probability of dropping a unit (as in torch.nn.Dropout) and "
+                f"must be in [0, 1), got {p}; use p=0 for no dropout"
             )
         self.p = float(p)
         self.seed = seed
 
     def _dropout_param(self) -> dict:
-        param = {"mode": "train" if self.training else "test", "p": self.p}
+        param = {"mode": "train" if self.training else "test", "p": 1.0 - self.p}
         if self.seed is not None:
             param["seed"] = self.seed
         return param
@@ -51,4 +52,4 @@ class Dropout(Module):
         return dropout_backward(dout, self.cache)
 
     def extra_repr(self) -> str:
-        return f"p={self.p} (keep probability)"
+        return f"p={self.p} (drop probability)"

@@ -40,29 +40,35 @@ from __future__ import annotations
 
 import copy
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, MutableMapping
 from typing import Any
 
 import numpy as np
 
+from tinyvision.model import Model
+
 __all__ = ["Module", "ParameterView"]
 
 
-class ParameterView(dict):
-    """A dict of a module tree's arrays by dotted name, whose item assignment writes through.
+class ParameterView(MutableMapping):
+    """A module tree's arrays by dotted name; assigning a name writes through to its module.
 
-    It is a real dict (the course's Solver checks `isinstance(model.params, dict)`), filled
-    with the modules' own arrays (no copies) when `params` is read. Assigning a name stores the
-    new array in the module that owns it as well as in this dict. Names cannot be added or
-    removed, because the set of parameters is fixed by the model's structure. Copies
-    (copy.copy, copy.deepcopy, .copy(), pickling) are plain dicts, detached from the model.
-    Read `model.params` again after changing parameters through another route.
+    Reading gives the modules' own arrays (no copies). Assigning a name stores the new array in
+    the module that owns it. Names cannot be added or removed, because the set of parameters is
+    fixed by the model's structure. Copies (copy.copy, copy.deepcopy, .copy(), pickling) are
+    plain dicts, detached from the model.
     """
 
     def __init__(self, module: Module, kind: str) -> None:
-        super().__init__(module._named(kind))
         self._module = module
         self._kind = kind
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        location = self._module._locate(name, self._kind)
+        if location is None:
+            raise KeyError(name)
+        store, leaf = location
+        return store[leaf]
 
     def __setitem__(self, name: str, value: np.ndarray) -> None:
         location = self._module._locate(name, self._kind)
@@ -72,21 +78,18 @@ class ParameterView(dict):
             )
         store, leaf = location
         store[leaf] = value
-        super().__setitem__(name, value)
 
-    def update(self, *args: Any, **kwargs: Any) -> None:
-        """Assign several names at once, each written through like item assignment."""
-        for name, value in dict(*args, **kwargs).items():
-            self[name] = value
-
-    def __ior__(self, other: Mapping[str, np.ndarray]) -> ParameterView:
-        self.update(other)
-        return self
-
-    def _fixed(self, *args: Any, **kwargs: Any) -> None:
+    def __delitem__(self, name: str) -> None:
         raise TypeError("the names of a model's parameters are fixed by its structure")
 
-    __delitem__ = pop = popitem = clear = setdefault = _fixed
+    def __iter__(self) -> Iterator[str]:
+        return (name for name, _ in self._module._named(self._kind))
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+    def __repr__(self) -> str:
+        return repr(dict(self))
 
     def copy(self) -> dict[str, np.ndarray]:
         """A plain dict holding the same arrays (not copies of them)."""
@@ -102,7 +105,7 @@ class ParameterView(dict):
         return (dict, (dict(self),))
 
 
-class Module(ABC):
+class Module(Model, ABC):
     """Base class of every layer object; see the module docstring for how to write one."""
 
     regularized: tuple[str, ...] = ()

@@ -1,0 +1,339 @@
+"""Image classification runs: data, preprocessing, the Solver's inputs and accuracy.
+
+The task behind `tinyvision train`: it loads the splits of a data set (digits, spiral,
+CIFAR-10), turns them into what the registered model takes (`ModelSpec.inputs`: flat rows or
+(N, C, H, W) images, optionally HOG/colour features), fits the preprocessing statistics on the
+training split only (they are saved with the model, so evaluation applies exactly the same
+transform), hands the Solver arrays or augmenting loaders, and scores a trained model by its
+accuracy on each split.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from tinyvision.config import TrainConfig
+from tinyvision.registry import ModelSpec
+
+__all__ = ["CLASSIFICATION", "Prepared", "load_dataset", "num_classes"]
+
+SPLITS = ("train", "val", "test")
+
+# Shared by every classifier; each model's registration tunes them per data set.
+_COMMON_DEFAULTS: dict[str, Any] = {
+    "epochs": 10,
+    "batch_size": 100,
+    "learning_rate": 1e-2,
+    "reg": 0.0,
+    "lr_decay": 0.95,
+    "schedule": "step",
+    "update_rule": "sgd",
+    "hidden_dims": (100,),
+    "weight_scale": 1e-2,
+    "weight_init": "gaussian",
+    "normalization": "none",
+    "dropout": 0.0,
+    "k": 1,
+    "metric": "l2",
+    "num_filters": 32,
+    "filter_size": 7,
+    "channels": (32, 64, 128),
+    "blocks_per_stage": 2,
+    "residual": False,
+    "augment": False,
+}
+
+
+@dataclass
+class Prepared:
+    """A data set ready for a model: raw splits, preprocessing statistics, model inputs.
+
+    data: X_<split> raw (N, C, H, W) images or (N, 2) points, y_<split> (N,) int64 labels
+    prep: the preprocessing statistics ("mean", and "std" for standardised inputs)
+    X: the model's input per split, preprocessed
+    """
+
+    data: dict[str, np.ndarray]
+    prep: dict[str, np.ndarray]
+    X: dict[str, np.ndarray]
+
+    @property
+    def input_shape(self) -> tuple[int, ...]:
+        """The shape of one model input (any split)."""
+        return next(iter(self.X.values())).shape[1:]
+
+    @property
+    def num_classes(self) -> int:
+        return num_classes(self.data)
+
+
+def _cifar10_dir(data_dir: str | None) -> Path | None:
+    """The cifar-10-batches-py folder: inside data_dir, or data_dir itself when it is that."""
+    if data_dir is None:
+        return None
+    inside = Path(data_dir) / "cifar-10-batches-py"
+    return inside if inside.is_dir() else Path(data_dir)
+
+
+def _load_cifar10(config: TrainConfig, dtype: np.dtype) -> dict[str, np.ndarray]:
+    from tinyvision import data_utils
+
+    return data_utils.get_CIFAR10_data(
+        num_training=config.num_training or 49000,
+        num_validation=1000,
+        num_test=10000,
+        subtract_mean=False,
+        cifar10_dir=_cifar10_dir(config.data_dir),
+        dtype=dtype,
+    )
+
+
+def _load_digits(config: TrainConfig, dtype: np.dtype) -> dict[str, np.ndarray]:
+    from tinyvision import data_utils
+
+    return data_utils.load_digits_data(dtype=dtype)
+
+
+def _load_spiral(config: TrainConfig, dtype: np.dtype) -> dict[str, np.ndarray]:
+    from tinyvision import data_utils
+
+    return data_utils.load_spiral_data(dtype=dtype)
+
+
+DATASET_LOADERS = {"digits": _load_digits, "spiral": _load_spiral, "cifar10": _load_cifar10}
+
+
+def load_dataset(config: TrainConfig) -> dict[str, np.ndarray]:
+    """The splits of config.dataset as X_train, y_train, X_val, y_val, X_test, y_test.
+
+    Images come as (N, C, H, W) in config.dtype, raw (no mean subtracted); spiral points (N, 2).
+    The split is fixed by the data set, not by config.seed, so every run sees the same test set.
+    """
+    data = DATASET_LOADERS[config.dataset](config, np.dtype(config.dtype))
+    return {f"{kind}_{split}": data[f"{kind}_{split}"] for split in SPLITS for kind in "Xy"}
+
+
+def num_classes(data: Mapping[str, np.ndarray]) -> int:
+    """Number of classes: one more than the largest label of any split."""
+    return int(max(data[f"y_{split}"].max() for split in SPLITS if f"y_{split}" in data)) + 1
+
+
+def _image_features(images: np.ndarray, verbose: bool) -> np.ndarray:
+    """HOG and hue-histogram features of (N, 3, H, W) images with values in [0, 255]."""
+    from tinyvision.features import color_histogram_hsv, extract_features, hog_feature
+
+    channels_last = np.ascontiguousarray(images.transpose(0, 2, 3, 1))
+    return extract_features(channels_last, [hog_feature, color_histogram_hsv], verbose=verbose)
+
+
+def _model_inputs(
+    config: TrainConfig, spec: ModelSpec, images: np.ndarray, verbose: bool
+) -> np.ndarray:
+    """One split as the model takes it, before preprocessing: features, images or flat rows."""
+    if config.features:
+        return _image_features(images, verbose).astype(config.dtype)
+    # Augmentation shifts and mirrors images; the fully-connected nets flatten them themselves.
+    if spec.inputs == "images" or config.augment:
+        return images
+    return images.reshape(len(images), -1)
+
+
+def _fit_preprocessing(config: TrainConfig, spec: ModelSpec, X: np.ndarray) -> dict:
+    """The statistics preprocessing needs, from the training split only (saved with the model)."""
+    if spec.inputs == "raw":
+        return {}
+    if spec.inputs == "images":
+        # Per-channel statistics, shaped (1, C, 1, 1) to broadcast over (N, C, H, W) images.
+        axes = (0, 2, 3)
+        return {
+            "mean": X.mean(axis=axes, keepdims=True),
+            "std": X.std(axis=axes, keepdims=True) + 1e-8,
+        }
+    state = {"mean": X.mean(axis=0)}
+    if config.features:
+        state["std"] = X.std(axis=0) + 1e-8
+    return state
+
+
+def _apply_preprocessing(spec: ModelSpec, X: np.ndarray, prep: Mapping[str, np.ndarray]):
+    """Centre (and standardise) X; append the bias column for the models that use one."""
+    if "mean" in prep:
+        X = X - prep["mean"]
+    if "std" in prep:
+        X = X / prep["std"]
+    if spec.bias_column:
+        X = np.hstack([X, np.ones((len(X), 1), dtype=X.dtype)])
+    return X
+
+
+class _AugmentedImages:
+    """(N, C, H, W) images whose batches come randomly shifted and mirrored, for training.
+
+    Each image is zero-padded by `padding` pixels (after standardisation, so zero is the mean
+    colour) and cropped back at a random offset, then flipped left-right with probability 1/2.
+    """
+
+    def __init__(self, images: np.ndarray, labels: np.ndarray, padding: int, seed: int) -> None:
+        self.images = images
+        self.labels = labels
+        self.padding = padding
+        self.rng = np.random.default_rng(seed)
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def __getitem__(self, index: int) -> dict[str, Any]:
+        """One augmented example {"image": (C, H, W), "label": int}."""
+        batch = self.get_batch(np.array([index]))
+        return {"image": batch["image"][0], "label": batch["label"][0]}
+
+    def get_batch(self, indices: np.ndarray) -> dict[str, np.ndarray]:
+        """Augmented examples at indices (B,): {"image": (B, C, H, W), "label": (B,)}."""
+        from tinyvision.data.transforms import random_crop_batch, random_flip_batch
+
+        images = random_crop_batch(self.images[indices], self.padding, self.rng)
+        return {"image": random_flip_batch(images, self.rng), "label": self.labels[indices]}
+
+
+def _accuracy(model: Any, X: np.ndarray, y: np.ndarray, limit: int | None = None) -> float:
+    if limit is not None and len(y) > limit:
+        X, y = X[:limit], y[:limit]
+    return float(np.mean(model.predict(X) == y))
+
+
+class ClassificationTask:
+    """The Task (see tinyvision.registry) of the image classifiers."""
+
+    name = "classification"
+    config_class = TrainConfig
+    datasets = tuple(DATASET_LOADERS)
+    common_defaults = _COMMON_DEFAULTS
+    folder_prefix = ""
+    primary_metric = "test_acc"
+
+    def check(self, config: TrainConfig, spec: ModelSpec) -> None:
+        """Rules across fields: features need colour images, --augment needs an image model."""
+        if config.features and config.dataset != "cifar10":
+            raise ValueError(
+                "--features (HOG and colour histograms) needs colour images: use --dataset cifar10"
+            )
+        if spec.inputs == "images" and config.dataset == "spiral":
+            raise ValueError(
+                f"--model {config.model} takes images: use --dataset digits or cifar10"
+            )
+        if config.augment:
+            if not spec.augmentable:
+                able = ", ".join(_augmentable_models())
+                raise ValueError(
+                    f"--augment shifts and mirrors the training images of a net: use it with "
+                    f"--model {able}"
+                )
+            if config.dataset == "spiral" or config.features:
+                raise ValueError(
+                    "--augment needs images to shift and mirror: use --dataset digits or "
+                    "cifar10 without --features"
+                )
+
+    def prepare(
+        self,
+        config: TrainConfig,
+        spec: ModelSpec,
+        verbose: bool,
+        prep: Mapping[str, np.ndarray] | None = None,
+        splits: tuple[str, ...] = SPLITS,
+    ) -> Prepared:
+        """Load config's data set and preprocess the requested splits.
+
+        prep: statistics saved with a trained model (None: fit them on the training split,
+            which then must be among splits)
+        """
+        data = load_dataset(config)
+        inputs = {s: _model_inputs(config, spec, data[f"X_{s}"], verbose) for s in splits}
+        if prep is None:
+            prep = _fit_preprocessing(config, spec, inputs["train"])
+        X = {s: _apply_preprocessing(spec, m, prep) for s, m in inputs.items()}
+        return Prepared(data=data, prep=dict(prep), X=X)
+
+    def solver(self, model: Any, config: TrainConfig, prepared: Prepared, **kwargs: Any) -> Any:
+        """A Solver for model on prepared's train and val splits (kwargs: out_dir, verbose...)."""
+        from tinyvision.solver import Solver
+
+        y_train = prepared.data["y_train"]
+        return Solver(
+            model,
+            _solver_data(config, prepared),
+            update_rule=config.update_rule,
+            optim_config={"learning_rate": config.learning_rate},
+            lr_decay=config.lr_decay,
+            lr_schedule=config.schedule,
+            batch_size=config.batch_size,
+            num_epochs=config.epochs,
+            patience=config.patience,
+            print_every=max(1, len(y_train) // config.batch_size // 4),
+            seed=config.seed,
+            **kwargs,
+        )
+
+    def score(
+        self,
+        model: Any,
+        config: TrainConfig,
+        prepared: Prepared,
+        spec: ModelSpec,
+        splits: tuple[str, ...] = SPLITS,
+    ) -> dict[str, Any]:
+        """Accuracy on each split and the sizes metrics.json records."""
+        limits = {"train": spec.train_eval_limit}
+        metrics: dict[str, Any] = {
+            f"{s}_acc": _accuracy(model, prepared.X[s], prepared.data[f"y_{s}"], limits.get(s))
+            for s in splits
+        }
+        metrics.update(
+            num_train=int(len(prepared.data["y_train"])),
+            num_test=int(len(prepared.data["y_test"])),
+            num_classes=prepared.num_classes,
+        )
+        return metrics
+
+    def upgrade_v1(self, values: dict[str, Any]) -> dict[str, Any]:
+        """Version 1 stored dropout as a keep probability: turn it into a drop probability."""
+        values = dict(values)
+        if isinstance(values.get("dropout"), (int, float)):
+            values["dropout"] = 1.0 - values["dropout"]
+        return values
+
+
+def _augmentable_models() -> list[str]:
+    from tinyvision import registry
+
+    return [n for n in registry.names("classification") if registry.get(n).augmentable]
+
+
+def _solver_data(config: TrainConfig, prepared: Prepared) -> dict[str, Any]:
+    """The Solver's data: arrays, or with config.augment loaders with augmented training batches."""
+    X, data = prepared.X, prepared.data
+    if not config.augment:
+        return {
+            "X_train": X["train"],
+            "y_train": data["y_train"],
+            "X_val": X["val"],
+            "y_val": data["y_val"],
+        }
+    from tinyvision.data.datasets import ArrayDataset
+    from tinyvision.data.loader import DataLoader
+
+    # Shifts of up to 1/8 of the image: the usual 4 pixels on 32x32 CIFAR-10, 1 on 8x8 digits.
+    padding = max(1, X["train"].shape[-1] // 8)
+    train = _AugmentedImages(X["train"], data["y_train"], padding, config.seed)
+    return {
+        "train": DataLoader(train, batch_size=config.batch_size, shuffle=True, seed=config.seed),
+        "val": DataLoader(ArrayDataset(X["val"], data["y_val"]), batch_size=500),
+    }
+
+
+CLASSIFICATION = ClassificationTask()

@@ -1,0 +1,85 @@
+"""Command-line flags generated from the config dataclasses: every field is a flag, and back.
+
+`add_config_options(parser, TrainConfig)` adds one flag per field (`--hidden-dims` for
+`hidden_dims`), typed from the field's annotation: integers and floats, comma-separated lists
+for tuple fields, `--x/--no-x` for booleans, and the field's choices. The model and data set
+choices come from the registry. `config_from_args` turns the parsed flags back into the config.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import typing
+from typing import Any
+
+from tinyvision import registry
+from tinyvision.config import RunConfig, config_fields
+
+__all__ = ["add_config_options", "config_from_args"]
+
+
+def _list_of(item_type: type) -> Any:
+    """An argparse type for comma-separated values such as 512,256."""
+
+    def parse(text: str) -> tuple:
+        try:
+            return tuple(item_type(part.strip()) for part in text.split(",") if part.strip())
+        except ValueError:
+            kind = "integers" if item_type is int else "values"
+            raise argparse.ArgumentTypeError(
+                f"expected comma-separated {kind} like 512,256, got {text!r}"
+            ) from None
+
+    return parse
+
+
+def _scalar_type(annotation: Any) -> Any:
+    """The non-None type of an annotation such as `int | None`."""
+    args = [a for a in typing.get_args(annotation) if a is not type(None)]
+    return args[0] if args else annotation
+
+
+def _choices(config_class: type[RunConfig], name: str, task: str) -> tuple[str, ...] | None:
+    if name == "model":
+        return registry.names(task)
+    if name == "dataset":
+        return tuple(registry.get(registry.names(task)[0]).task.datasets)
+    return None
+
+
+def add_config_options(parser: argparse.ArgumentParser, config_class: type[RunConfig]) -> None:
+    """Add one flag per field of config_class (help, type and choices from the field)."""
+    task = "captioning" if config_class.__name__ == "CaptionConfig" else "classification"
+    for field, annotation in config_fields(config_class):
+        meta = field.metadata
+        flags = [f"--{field.name.replace('_', '-')}"]
+        if meta.get("alias"):
+            flags.append(meta["alias"])
+        kind = _scalar_type(annotation)
+        options: dict[str, Any] = {"dest": field.name, "default": field.default}
+        help_text = meta.get("help", "")
+        if field.default not in (None, ()):
+            help_text += f" (default: {field.default})"
+        else:
+            help_text += " (default: the model's tuned value)"
+        options["help"] = help_text
+        choices = _choices(config_class, field.name, task) or meta.get("choices")
+        if kind is bool:
+            options["action"] = argparse.BooleanOptionalAction
+        elif typing.get_origin(kind) is tuple:
+            item_type = typing.get_args(kind)[0]
+            options["type"] = _list_of(item_type)
+            options["metavar"] = meta.get("metavar") or "A,B"
+        else:
+            options["type"] = kind
+            if choices is not None:
+                options["choices"] = choices
+            if meta.get("metavar"):
+                options["metavar"] = meta["metavar"]
+        parser.add_argument(*flags, **options)
+
+
+def config_from_args(args: argparse.Namespace, config_class: type[RunConfig]) -> RunConfig:
+    """The config that the parsed flags describe (one field per flag)."""
+    return config_class(**{f.name: getattr(args, f.name) for f in dataclasses.fields(config_class)})

@@ -1,0 +1,8 @@
+"""The built-in models: importing this package registers each of them (tinyvision.registry).
+
+One module per family; a new model is a new module here plus its import line below.
+"""
+
+from tinyvision.models import captioning, conv, fully_connected, knn, linear
+
+__all__ = ["captioning", "conv", "fully_connected", "knn", "linear"]
