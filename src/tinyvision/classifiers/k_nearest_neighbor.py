@@ -14,7 +14,12 @@ from typing import Literal
 import numpy as np
 from numpy.typing import DTypeLike
 
-from tinyvision.validation import check_float_array, check_labels, check_same_length
+from tinyvision.validation import (
+    check_float_array,
+    check_labels,
+    check_positive_int,
+    check_same_length,
+)
 
 __all__ = ["KNearestNeighbor"]
 
@@ -266,8 +271,7 @@ class KNearestNeighbor:
 
     def _check_k(self, k: int) -> None:
         self._check_trained()
-        if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
-            raise ValueError(f"k must be a positive integer, got {k!r}")
+        check_positive_int(k, "k")
         if k > len(self.X_train):
             raise ValueError(
                 f"k={k} is larger than the training set ({len(self.X_train)} examples); "
