@@ -140,7 +140,7 @@ def test_cli_errors(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "coco2014_captions.h5" in err and "--data-dir" in err
     assert main(["caption", "sample", str(tmp_path / "missing")]) == 2
-    assert "config.json does not exist" in capsys.readouterr().err
+    assert "is not a run folder: it has no config.json" in capsys.readouterr().err
     assert main(["caption", "train", "--epochs", "0"]) == 2
     assert "epochs must be a positive integer" in capsys.readouterr().err
 

@@ -222,7 +222,7 @@ def test_bad_data(data, change, match):
 def test_bad_settings_and_models(data):
     with pytest.raises(ValueError, match="val_metric must be one of"):
         solver(rnn(data), data, val_metric="cider")
-    with pytest.raises(ValueError, match="batch_size must be an int >= 1"):
+    with pytest.raises(ValueError, match="batch_size must be a positive integer, got 0"):
         solver(rnn(data), data, batch_size=0)
     with pytest.raises(ValueError, match="Unrecognized arguments beam; CaptioningSolver"):
         solver(rnn(data), data, beam=3)

@@ -193,7 +193,7 @@ def test_existing_state_is_not_replaced():
         ("adam", {"beta1": 1.0}, "beta1"),
         ("adam", {"beta2": -0.5}, "beta2"),
         ("adamw", {"weight_decay": -1e-2}, "weight_decay"),
-        ("adam", {"learning_rate": "fast"}, "must be a number"),
+        ("adam", {"learning_rate": "fast"}, r"must be a finite number >= 0, got 'fast' \(str\)"),
     ],
 )
 def test_bad_hyperparameters_raise(name, config, match):

@@ -167,7 +167,7 @@ def test_unknown_kwargs_are_named(data):
     ("kwargs", "match"),
     [
         ({"update_rule": "adamm"}, 'Invalid update_rule "adamm"'),
-        ({"batch_size": 0}, "batch_size must be an int >= 1"),
+        ({"batch_size": 0}, r"batch_size must be a positive integer, got 0 \(int\)"),
         ({"lr_decay": 0.0}, "lr_decay"),
         ({"patience": 0}, "patience"),
         ({"seed": -1}, "seed"),

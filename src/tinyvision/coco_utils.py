@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from tinyvision.errors import DataError
+from tinyvision.validation import check_positive_int
 
 __all__ = ["decode_captions", "default_coco_dir", "load_coco_data", "sample_coco_minibatch"]
 
@@ -131,8 +132,7 @@ def load_coco_data(
         raise ImportError(
             "load_coco_data reads HDF5 files and needs h5py: pip install tinyvision[coco]"
         ) from err
-    if max_train is not None and (int(max_train) != max_train or max_train < 1):
-        raise ValueError(f"max_train must be a positive integer or None, got {max_train!r}")
+    check_positive_int(max_train, "max_train", allow_none=True, allow_float=True)
     base = Path(default_coco_dir() if base_dir is None else base_dir)
     suffix = "_pca" if pca_features else ""
 
@@ -200,8 +200,7 @@ def sample_coco_minibatch(
     """
     if split not in _SPLITS:
         raise ValueError(f"split must be 'train' or 'val', got {split!r}")
-    if int(batch_size) != batch_size or batch_size < 1:
-        raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
+    check_positive_int(batch_size, "batch_size", allow_float=True)
     missing = [
         f"{split}_{key}"
         for key in ("captions", "image_idxs", "features", "urls")

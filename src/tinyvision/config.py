@@ -17,13 +17,20 @@ config.json files carry `config_version`; files written before it existed (versi
 from __future__ import annotations
 
 import dataclasses
-import math
 import typing
 from dataclasses import dataclass
 from typing import Any
 
 from tinyvision.errors import DataError
 from tinyvision.schedules import SCHEDULES
+from tinyvision.validation import (
+    check_in_range,
+    check_non_negative,
+    check_non_negative_int,
+    check_positive,
+    check_positive_int,
+    check_probability,
+)
 
 __all__ = [
     "CONFIG_VERSION",
@@ -67,25 +74,21 @@ def setting(
     return dataclasses.field(default=default, metadata=metadata)
 
 
-_CHECKS: dict[str, tuple[typing.Callable[[Any], bool], str]] = {
-    "positive_int": (lambda v: _is_int(v) and v >= 1, "an integer >= 1"),
-    "non_negative_int": (lambda v: _is_int(v) and v >= 0, "an integer >= 0"),
-    "positive": (lambda v: _is_real(v) and v > 0, "a finite number > 0"),
-    "non_negative": (lambda v: _is_real(v) and v >= 0, "a finite number >= 0"),
-    "drop_probability": (
-        lambda v: _is_real(v) and 0 <= v < 1,
-        "a drop probability in [0, 1) (0: no dropout)",
+# The validator (tinyvision.validation) behind each `check` name of a setting.
+_CHECKS: dict[str, typing.Callable[[Any, str], Any]] = {
+    "positive_int": check_positive_int,
+    "non_negative_int": check_non_negative_int,
+    "positive": check_positive,
+    "non_negative": check_non_negative,
+    "drop_probability": lambda value, name: check_probability(
+        value, name, allow_one=False, hint="it is the probability of dropping a unit; 0 = none"
     ),
-    "decay": (lambda v: _is_real(v) and 0 < v <= 1, "a factor in (0, 1]"),
+    "decay": lambda value, name: check_in_range(value, name, 0.0, 1.0, low_open=True),
 }
 
 
 def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _is_real(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
 class JsonConfig:
@@ -209,10 +212,8 @@ def _check_value(name: str, value: Any, field: dataclasses.Field) -> None:
     check, choices = field.metadata.get("check"), field.metadata.get("choices")
     items = value if isinstance(value, tuple) else (value,)
     if check is not None:
-        passes, expected = _CHECKS[check]
-        bad = [item for item in items if not passes(item)]
-        if bad:
-            raise ValueError(f"{name} must be {expected}, got {bad[0]!r}")
+        for item in items:
+            _CHECKS[check](item, name)
     if choices is not None:
         bad = [item for item in items if item not in choices]
         if bad:

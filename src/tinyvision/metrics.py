@@ -17,6 +17,8 @@ import math
 from collections import Counter
 from collections.abc import Sequence
 
+from tinyvision.validation import check_positive_int
+
 __all__ = ["corpus_bleu", "exact_match", "sentence_bleu"]
 
 Sentence = str | Sequence[str]
@@ -74,8 +76,7 @@ def corpus_bleu(
     returns BLEU in [0, 1] as a float
     """
     refs, hyps = _check_corpus(references, hypotheses)
-    if int(max_n) != max_n or max_n < 1:
-        raise ValueError(f"max_n must be a positive integer, got {max_n!r}")
+    check_positive_int(max_n, "max_n")
     if weights is None:
         weights = [1 / max_n] * max_n
     if len(weights) != max_n or any(w < 0 for w in weights):

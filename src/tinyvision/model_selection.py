@@ -18,7 +18,12 @@ from typing import Literal, NamedTuple, Protocol
 import numpy as np
 
 from tinyvision.classifiers.k_nearest_neighbor import KNearestNeighbor, Metric
-from tinyvision.validation import check_float_array, check_labels, check_same_length
+from tinyvision.validation import (
+    check_float_array,
+    check_labels,
+    check_positive_int,
+    check_same_length,
+)
 
 __all__ = [
     "MakeAndTrain",
@@ -61,8 +66,7 @@ def cross_validate_knn(
         raise ValueError("k_choices is empty; pass at least one k")
     smallest_train = len(X) - math.ceil(len(X) / num_folds)
     for k in k_choices:
-        if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
-            raise ValueError(f"every k must be a positive integer, got {k!r}")
+        check_positive_int(k, "each k in k_choices")
         if k > smallest_train:
             raise ValueError(
                 f"k={k} exceeds the smallest training split ({smallest_train} examples with "
@@ -198,8 +202,7 @@ def _candidate_pairs(
         return [(lr, reg) for lr in learning_rates for reg in regs]
     if search != "random":
         raise ValueError(f"search must be 'grid' or 'random', got {search!r}")
-    if num_samples < 1:
-        raise ValueError(f"num_samples must be a positive integer, got {num_samples}")
+    check_positive_int(num_samples, "num_samples")
     for name, bounds in (("learning_rates", learning_rates), ("regularization_strengths", regs)):
         if len(bounds) != 2 or not 0 < bounds[0] <= bounds[1]:
             raise ValueError(

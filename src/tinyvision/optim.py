@@ -34,6 +34,8 @@ from typing import Any
 
 import numpy as np
 
+from tinyvision.validation import check_in_range
+
 __all__ = [
     "UPDATE_RULES",
     "adagrad",
@@ -69,18 +71,14 @@ def validate_config(config: dict[str, Any]) -> None:
         Keys that are not hyperparameters (state arrays, "t") are ignored.
     """
     for key, (low, high, open_high) in _RANGES.items():
-        if key not in config:
-            continue
-        value = config[key]
-        if isinstance(value, bool) or not isinstance(value, (int, float, np.number)):
-            raise ValueError(f"optim config {key!r} must be a number, got {value!r}")
-        v = float(value)
-        below_high = v < high if open_high else v <= high
-        if not (math.isfinite(v) and low <= v and below_high):
-            interval = f"[{low:g}, {high:g})" if open_high else f">= {low:g} and finite"
-            raise ValueError(
-                f"optim config {key!r} must be {interval}, got {value!r}; "
-                f"pass a value in that range in optim_config"
+        if key in config:
+            check_in_range(
+                config[key],
+                f"optim config {key!r}",
+                low,
+                high,
+                high_open=open_high,
+                hint="pass a value in that range in optim_config",
             )
 
 

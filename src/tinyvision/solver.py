@@ -47,7 +47,7 @@ from tinyvision.checkpoint import (
     set_buffers,
 )
 from tinyvision.schedules import named_schedule
-from tinyvision.validation import check_labels, check_same_length
+from tinyvision.validation import check_int, check_labels, check_positive, check_same_length
 
 __all__ = ["Solver", "TrainingDivergedError"]
 
@@ -103,10 +103,7 @@ class TrainingDivergedError(RuntimeError):
 
 
 def _check_int(name: str, value: Any, low: int, allow_none: bool = False) -> None:
-    if value is None and allow_none:
-        return
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
-        raise ValueError(f"{name} must be an int >= {low}, got {value!r}")
+    check_int(value, name, low, allow_none=allow_none)
 
 
 def _is_loader(obj: Any) -> bool:
@@ -214,8 +211,7 @@ class Solver:
         _check_int("num_val_samples", self.num_val_samples, 1, allow_none=True)
         _check_int("patience", self.patience, 1, allow_none=True)
         _check_int("seed", self.seed, 0, allow_none=True)
-        if not (isinstance(self.lr_decay, (int, float)) and 0 < self.lr_decay < math.inf):
-            raise ValueError(f"lr_decay must be a finite number > 0, got {self.lr_decay!r}")
+        check_positive(self.lr_decay, "lr_decay")
         if isinstance(self.lr_schedule, str):
             if "learning_rate" not in self.optim_config:
                 raise ValueError(

@@ -1,10 +1,177 @@
-"""Input checks for the public boundary: say what was expected, what came, and how to fix it."""
+"""Input checks for the public boundary: say what was expected, what came, and how to fix it.
+
+Every check raises ValueError with one message shape, `{name} must be {expected}, got {value!r}
+({type})`, followed by the caller's hint when it gave one, and returns the value converted
+(an int or a float) so a constructor can store what the check returns.
+"""
 
 from __future__ import annotations
 
+import math
+from typing import Any, NoReturn
+
 import numpy as np
 
-__all__ = ["check_float_array", "check_labels", "check_same_length"]
+__all__ = [
+    "check_finite",
+    "check_float_array",
+    "check_in_range",
+    "check_int",
+    "check_labels",
+    "check_non_negative",
+    "check_non_negative_int",
+    "check_positive",
+    "check_positive_int",
+    "check_probability",
+    "check_same_length",
+]
+
+
+def _fail(name: str, expected: str, value: Any, hint: str | None = None) -> NoReturn:
+    """Raise the ValueError every scalar check raises: name, expectation, value and its type."""
+    message = f"{name} must be {expected}, got {value!r} ({type(value).__name__})"
+    raise ValueError(f"{message}; {hint}" if hint else message)
+
+
+def _is_real(value: Any) -> bool:
+    """True for Python and NumPy ints and floats; bools are flags, not numbers."""
+    return not isinstance(value, (bool, np.bool_)) and isinstance(
+        value, (int, float, np.integer, np.floating)
+    )
+
+
+def check_int(
+    value: Any,
+    name: str,
+    minimum: int | None = None,
+    *,
+    allow_none: bool = False,
+    allow_float: bool = False,
+    hint: str | None = None,
+) -> int | None:
+    """Return value as an int >= minimum, or raise ValueError.
+
+    value: the argument to check; bools are rejected
+    name: the argument's name, used in the message
+    minimum: smallest allowed value, or None for no lower bound
+    allow_none: accept None (and return it)
+    allow_float: accept an integral float such as 3.0
+    hint: how to fix it, appended to the message
+    returns int(value), or None when value is None and allow_none
+    """
+    if value is None and allow_none:
+        return None
+    if minimum == 1:
+        expected = "a positive integer"
+    elif minimum == 0:
+        expected = "a non-negative integer"
+    elif minimum is None:
+        expected = "an integer"
+    else:
+        expected = f"an integer >= {minimum}"
+    if allow_none:
+        expected += " or None"
+    integral = _is_real(value) and (
+        isinstance(value, (int, np.integer))
+        or (allow_float and math.isfinite(value) and float(value).is_integer())
+    )
+    if not integral or (minimum is not None and value < minimum):
+        _fail(name, expected, value, hint)
+    return int(value)
+
+
+def check_positive_int(
+    value: Any,
+    name: str,
+    *,
+    allow_none: bool = False,
+    allow_float: bool = False,
+    hint: str | None = None,
+) -> int | None:
+    """Return value as an int >= 1 (a size or a count), or raise ValueError; see check_int."""
+    return check_int(value, name, 1, allow_none=allow_none, allow_float=allow_float, hint=hint)
+
+
+def check_non_negative_int(
+    value: Any,
+    name: str,
+    *,
+    allow_none: bool = False,
+    allow_float: bool = False,
+    hint: str | None = None,
+) -> int | None:
+    """Return value as an int >= 0 (a padding, a seed), or raise ValueError; see check_int."""
+    return check_int(value, name, 0, allow_none=allow_none, allow_float=allow_float, hint=hint)
+
+
+def check_in_range(
+    value: Any,
+    name: str,
+    low: float = -math.inf,
+    high: float = math.inf,
+    *,
+    low_open: bool = False,
+    high_open: bool = False,
+    hint: str | None = None,
+) -> float:
+    """Return value as a finite float in the interval from low to high, or raise ValueError.
+
+    value: the argument to check, a Python or NumPy real number (not a bool)
+    name: the argument's name, used in the message
+    low, high: the bounds; an infinite bound means no bound on that side
+    low_open, high_open: exclude the bound itself (low < value rather than low <= value)
+    hint: how to fix it, appended to the message
+    returns float(value)
+    """
+    if math.isinf(low) and math.isinf(high):
+        expected = "a finite number"
+    elif math.isinf(high):
+        expected = f"a finite number {'>' if low_open else '>='} {low:g}"
+    elif math.isinf(low):
+        expected = f"a finite number {'<' if high_open else '<='} {high:g}"
+    else:
+        expected = f"in {'(' if low_open else '['}{low:g}, {high:g}{')' if high_open else ']'}"
+    if not _is_real(value):
+        _fail(name, expected, value, hint)
+    v = float(value)
+    above_low = low < v if low_open else low <= v
+    below_high = v < high if high_open else v <= high
+    if not (math.isfinite(v) and above_low and below_high):
+        _fail(name, expected, value, hint)
+    return v
+
+
+def check_finite(value: Any, name: str, *, hint: str | None = None) -> float:
+    """Return value as a float, or raise ValueError if it is not a finite real number."""
+    return check_in_range(value, name, hint=hint)
+
+
+def check_non_negative(value: Any, name: str, *, hint: str | None = None) -> float:
+    """Return value as a float, or raise ValueError unless it is finite and >= 0 (e.g. reg)."""
+    return check_in_range(value, name, 0.0, hint=hint)
+
+
+def check_positive(value: Any, name: str, *, hint: str | None = None) -> float:
+    """Return value as a float, or raise ValueError unless it is finite and > 0."""
+    return check_in_range(value, name, 0.0, low_open=True, hint=hint)
+
+
+def check_probability(
+    value: Any,
+    name: str,
+    *,
+    allow_zero: bool = True,
+    allow_one: bool = True,
+    hint: str | None = None,
+) -> float:
+    """Return value as a float in [0, 1], or raise ValueError.
+
+    allow_zero, allow_one: whether the end points are allowed; a keep probability, for
+        instance, is in (0, 1] and a momentum in [0, 1)
+    """
+    return check_in_range(
+        value, name, 0.0, 1.0, low_open=not allow_zero, high_open=not allow_one, hint=hint
+    )
 
 
 def check_float_array(x: np.ndarray, name: str, ndim: int | tuple[int, ...]) -> np.ndarray:

@@ -69,10 +69,20 @@ def test_special_tokens_errors():
 
 
 def test_check_positive_int():
-    for value in (1, 7, 3.0, np.int64(2)):
-        check_positive_int(value, "n")
-    for value in (0, -3, 2.5, 0.0):
-        with pytest.raises(ValueError, match=rf"n must be a positive integer, got {value!r}"):
+    # The models' sizes, max_length and beam_size go through tinyvision.validation's check,
+    # which takes ints only: a float (even 3.0) or a bool is refused, with its type named.
+    for value in (1, 7, np.int64(2)):
+        assert check_positive_int(value, "n") == value
+    for value, type_name in (
+        (0, "int"),
+        (-3, "int"),
+        (2.5, "float"),
+        (3.0, "float"),
+        (True, "bool"),
+    ):
+        with pytest.raises(
+            ValueError, match=rf"^n must be a positive integer, got {value!r} \({type_name}\)$"
+        ):
             check_positive_int(value, "n")
 
 

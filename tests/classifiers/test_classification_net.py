@@ -75,8 +75,11 @@ def test_trains_with_forward_backward_and_with_loss():
         ({"activation": "swish"}, "activation must be a Module class"),
         ({"activation": np.tanh}, "activation must be a Module class"),
         ({"activation": nn.ReLU()}, "activation must be a Module class"),
-        ({"num_layer": 0}, "num_layer counts Linear layers and must be >= 1"),
-        ({"num_layer": 2.0}, "num_layer must be an integer"),
+        (
+            {"num_layer": 0},
+            "num_layer must be a positive integer, got 0 .*counts the Linear layers",
+        ),
+        ({"num_layer": 2.0}, r"num_layer must be a positive integer, got 2.0 \(float\)"),
         ({"hidden_size": 0}, "out_features must be a positive integer"),
         ({"loss": "mse"}, "unknown loss 'mse'"),
         ({"std": 0.1, "weight_init": "normal"}, "unknown weight_init 'normal'"),

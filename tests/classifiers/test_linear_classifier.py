@@ -149,11 +149,11 @@ def test_bad_inputs_raise():
         model.train(X[:, :, None], y)
     with pytest.raises(ValueError, match="labels must be in"):
         model.train(X, y - 1)
-    with pytest.raises(ValueError, match="num_iters must be >= 0 and batch_size >= 1"):
+    with pytest.raises(ValueError, match="batch_size must be a positive integer, got 0"):
         model.train(X, y, batch_size=0)
     with pytest.raises(ValueError, match="empty"):
         model.train(X[:0], y[:0])
-    with pytest.raises(ValueError, match=r"lr_decay must be in \(0, 1\], got 1.5"):
+    with pytest.raises(ValueError, match=r"lr_decay must be in \(0, 1\], got 1.5 \(float\)"):
         model.train(X, y, lr_decay=1.5)
     model.train(X, y, num_iters=1)
     with pytest.raises(ValueError, match="holds the label 3 but there are only 3 classes"):

@@ -110,3 +110,23 @@ def test_naive_and_vectorized_agree_on_any_shape(num_train, dim, num_classes, re
     loss_vec, grad_vec = svm_loss_vectorized(W, X, y, reg)
     assert loss_vec == pytest.approx(loss_naive, rel=1e-12, abs=1e-14)
     np.testing.assert_allclose(grad_vec, grad_naive, rtol=1e-10, atol=1e-13)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_large_scores_match_naive_and_torch(dtype):
+    # Scores in the thousands: the vectorised loss (the svm_loss layer on X @ W) must still
+    # agree with the loop reference and with torch, in either precision.
+    W, X, y = make_problem(7, dtype=dtype)
+    W = W * 1000
+    loss, grad = svm_loss_vectorized(W, X, y, 1e-4)
+    loss_naive, grad_naive = svm_loss_naive(W, X, y, 1e-4)
+    rtol = 1e-5 if dtype == np.float32 else 1e-12
+    assert grad.dtype == dtype
+    assert loss == pytest.approx(loss_naive, rel=rtol)
+    np.testing.assert_allclose(grad, grad_naive, rtol=rtol, atol=rtol)
+    W_t = torch.tensor(W.astype(np.float64), requires_grad=True)
+    scores = torch.from_numpy(X.astype(np.float64)) @ W_t
+    data_loss = W.shape[1] * torch.nn.functional.multi_margin_loss(scores, torch.from_numpy(y))
+    (data_loss + 1e-4 * torch.sum(W_t * W_t)).backward()
+    assert loss == pytest.approx((data_loss + 1e-4 * torch.sum(W_t * W_t)).item(), rel=rtol)
+    np.testing.assert_allclose(grad, W_t.grad.numpy(), rtol=rtol, atol=rtol)

@@ -7,9 +7,11 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+from scipy.special import expit
 
 from tinyvision.gradient_check import eval_numerical_gradient_array, rel_error
 from tinyvision.layers import (
+    bce_with_logits_loss,
     elu_backward,
     elu_forward,
     gelu_backward,
@@ -18,6 +20,7 @@ from tinyvision.layers import (
     leaky_relu_forward,
     relu_backward,
     relu_forward,
+    sigmoid,
     sigmoid_backward,
     sigmoid_forward,
     tanh_backward,
@@ -112,6 +115,42 @@ def test_extreme_inputs_are_finite_and_warning_free(name, dtype):
 def test_sigmoid_saturates_to_exact_limits():
     out, _ = sigmoid_forward(np.array([-1000.0, 0.0, 1000.0]))
     assert out[0] == 0.0 and out[1] == 0.5 and out[2] == 1.0
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_sigmoid_at_plus_minus_1000_is_exact_and_warning_free(dtype):
+    x = np.array([-1000.0, -1.0, 0.0, 1.0, 1000.0], dtype=dtype)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        out = sigmoid(x)
+    assert out.dtype == dtype
+    assert out[0] == 0.0 and out[2] == 0.5 and out[4] == 1.0
+    np.testing.assert_allclose(out[[1, 3]], expit(x[[1, 3]].astype(np.float64)), rtol=1e-6)
+
+
+def test_sigmoid_matches_scipy_expit_in_float64():
+    # Down to sigmoid(-700) ~ 1e-304: normal floats, where scipy does not flush to zero.
+    x = np.linspace(-700, 700, 5601)
+    np.testing.assert_allclose(sigmoid(x), expit(x), rtol=1e-15, atol=0)
+
+
+def test_sigmoid_of_integers_is_float64_not_truncated():
+    out = sigmoid(np.array([-2, 0, 2]))
+    assert out.dtype == np.float64
+    np.testing.assert_allclose(out, expit([-2.0, 0.0, 2.0]), rtol=1e-15)
+
+
+def test_one_sigmoid_serves_the_lstm_and_the_logistic_loss():
+    from tinyvision.layers import recurrent
+
+    # The LSTM gates use this very function (the course's rnn_layers re-exports it) ...
+    assert recurrent.sigmoid is sigmoid
+    # ... and bce_with_logits_loss's gradient is (sigmoid(x) - y) / size, exact at +-1000.
+    x = np.array([1000.0, -1000.0, 1000.0, 0.0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        _, dx = bce_with_logits_loss(x, np.array([0.0, 1.0, 1.0, 0.0]))
+    assert np.array_equal(dx, [0.25, -0.25, 0.0, 0.125])
 
 
 def test_gelu_matches_math_erf_over_a_wide_range():

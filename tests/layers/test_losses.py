@@ -9,9 +9,17 @@ import torch.nn.functional as F
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
+from scipy.special import log_softmax as scipy_log_softmax
 
 from tinyvision.gradient_check import eval_numerical_gradient, rel_error
-from tinyvision.layers import bce_with_logits_loss, l1_loss, mse_loss, softmax_loss, svm_loss
+from tinyvision.layers import (
+    bce_with_logits_loss,
+    l1_loss,
+    log_softmax,
+    mse_loss,
+    softmax_loss,
+    svm_loss,
+)
 
 GRAD_TOL = 1e-7
 TORCH_TOL = 1e-10
@@ -180,3 +188,68 @@ def test_svm_loss_properties(scores, data):
     confident = scores.copy()
     confident[np.arange(n), y] = scores.max() + 2
     assert svm_loss(confident, y)[0] == 0
+
+
+# ---------------------------------------------------------------------------- log_softmax
+
+
+@pytest.mark.parametrize(("shape", "axis"), [((4, 7), 1), ((4, 7), 0), ((2, 3, 5), -1), ((6,), 0)])
+def test_log_softmax_matches_scipy_in_float64(shape, axis):
+    x = np.random.default_rng(7).standard_normal(shape) * 5
+    out = log_softmax(x, axis=axis)
+    expected = scipy_log_softmax(x, axis=axis)
+    assert out.shape == x.shape and out.dtype == np.float64
+    np.testing.assert_allclose(out, expected, rtol=1e-13, atol=1e-13)
+
+
+def test_log_softmax_of_large_magnitudes_is_exact_and_warning_free():
+    # exp(1e4) and exp(-1e5) overflow / underflow; the log-sum-exp shift avoids both.
+    x = np.array(
+        [
+            [1e4, 0.0, -1e4],
+            [-1e5, -1e5 + 1, -1e5 + 2],
+            [1e300, 1e300, -1e300],
+            [-1e300, -1e300, -1e300],
+        ]
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        out = log_softmax(x)
+    assert np.all(np.isfinite(out[:, :2]))
+    np.testing.assert_allclose(out, scipy_log_softmax(x, axis=-1), rtol=1e-13, atol=1e-13)
+    # Independent values: a class 1e4 below the best has log-probability -1e4 (to 1 ulp).
+    assert out[0, 0] == 0.0 and out[0, 1] == -1e4
+    third = -np.log1p(np.exp(-1.0) + np.exp(-2.0))
+    np.testing.assert_allclose(out[1], [third - 2, third - 1, third], rtol=1e-15)
+    np.testing.assert_allclose(out[2, :2], [-np.log(2), -np.log(2)], rtol=1e-15)
+    np.testing.assert_allclose(out[3], np.full(3, -np.log(3)), rtol=1e-15)
+
+
+def test_log_softmax_keeps_float32_and_matches_torch():
+    x = np.random.default_rng(8).standard_normal((5, 9)).astype(np.float32) * 30
+    out = log_softmax(x, axis=1)
+    assert out.dtype == np.float32
+    expected = torch.log_softmax(torch.from_numpy(x.astype(np.float64)), dim=1).numpy()
+    np.testing.assert_allclose(out, expected, rtol=1e-5, atol=1e-5)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    x=arrays(
+        np.float64,
+        st.tuples(st.integers(1, 5), st.integers(1, 7)),
+        elements=st.floats(-1e6, 1e6),
+    ),
+    shift=st.floats(-1e6, 1e6),
+)
+def test_log_softmax_properties(x, shift):
+    out = log_softmax(x, axis=1)
+    # Probabilities: at most 1 (log <= 0), summing to 1 in every row, the largest score's
+    # class the most likely, and adding a constant to a row changes nothing beyond the
+    # rounding of x + shift.
+    rows = np.arange(len(x))
+    assert np.all(out <= 0)
+    np.testing.assert_allclose(np.exp(out).sum(axis=1), 1.0, rtol=1e-12)
+    assert np.array_equal(out[rows, x.argmax(axis=1)], out.max(axis=1))
+    tolerance = 1e-14 * (1 + np.abs(x).max() + abs(shift))
+    np.testing.assert_allclose(log_softmax(x + shift, axis=1), out, rtol=0, atol=tolerance)

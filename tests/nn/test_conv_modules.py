@@ -240,16 +240,25 @@ def test_modules_list_their_parameters_for_regularisation_and_state():
 @pytest.mark.parametrize(
     ("build", "message"),
     [
-        (lambda: nn.Conv2d(0, 4, 3), "in_channels must be an integer >= 1, got 0"),
+        (lambda: nn.Conv2d(0, 4, 3), r"in_channels must be a positive integer, got 0 \(int\)"),
         (lambda: nn.Conv2d(3, 4, (3, 3, 3)), r"kernel_size must be an int or .*\(3, 3, 3\)"),
-        (lambda: nn.Conv2d(3, 4, 3, stride=0), "stride must be an integer >= 1, got 0"),
-        (lambda: nn.Conv2d(3, 4, 3, padding=-1), "padding must be an integer >= 0, got -1"),
-        (lambda: nn.MaxPool2d(0), "kernel_size must be an integer >= 1, got 0"),
+        (lambda: nn.Conv2d(3, 4, 3, stride=0), r"stride must be a positive integer, got 0 \(int\)"),
+        (
+            lambda: nn.Conv2d(3, 4, 3, padding=-1),
+            r"padding must be a non-negative integer, got -1 \(int\)",
+        ),
+        (lambda: nn.MaxPool2d(0), r"kernel_size must be a positive integer, got 0 \(int\)"),
         (lambda: nn.AvgPool2d((2, 3)), r"stride must be given for the non-square .*\(2, 3\)"),
         (lambda: nn.BatchNorm2d(4, momentum=1.5), r"momentum must be in \[0, 1\].*1.5"),
-        (lambda: nn.BatchNorm2d(2.5), "num_features must be an integer >= 1, got 2.5"),
+        (
+            lambda: nn.BatchNorm2d(2.5),
+            r"num_features must be a positive integer, got 2.5 \(float\)",
+        ),
         (lambda: nn.GroupNorm(4, 6), "num_groups must divide num_channels, got num_groups=4"),
-        (lambda: nn.ResidualBlock(3, 4, stride=0), "stride must be an integer >= 1, got 0"),
+        (
+            lambda: nn.ResidualBlock(3, 4, stride=0),
+            r"stride must be a positive integer, got 0 \(int\)",
+        ),
     ],
 )
 def test_bad_constructor_arguments_raise_value_error(build, message):

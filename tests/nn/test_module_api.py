@@ -1,8 +1,8 @@
 """The Module API: parameter views that write through, modes, state dicts, extension, errors."""
 
 import copy
-from collections.abc import Mapping
 import pickle
+from collections.abc import Mapping
 
 import numpy as np
 import pytest
@@ -207,7 +207,10 @@ def test_repr_lists_the_layers():
         (lambda: nn.Sequential(nn.ReLU), "class ReLU at position 0; write ReLU\\(\\)"),
         (lambda: nn.Sequential(nn.ReLU(), 3), "got int at position 1"),
         (lambda: nn.Sequential(nn.ReLU(), loss="hinge"), "unknown loss 'hinge'"),
-        (lambda: nn.Sequential(nn.ReLU(), reg=-1), "reg must be >= 0"),
+        (
+            lambda: nn.Sequential(nn.ReLU(), reg=-1),
+            r"reg must be a finite number >= 0, got -1 \(int\)",
+        ),
     ],
 )
 def test_constructors_reject_bad_arguments(build, message):

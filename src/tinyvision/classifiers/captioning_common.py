@@ -14,7 +14,8 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from tinyvision.validation import check_float_array
+from tinyvision.layers.losses import log_softmax
+from tinyvision.validation import check_float_array, check_positive_int
 
 __all__ = [
     "SPECIAL_TOKENS",
@@ -70,17 +71,6 @@ def special_tokens(word_to_idx: Mapping[str, int], hint: str = "") -> SpecialTok
             f"0..{vocab_size - 1}; got indices from {indices[0]} to {indices[-1]}"
         )
     return SpecialTokens(*(int(word_to_idx[token]) for token in SPECIAL_TOKENS))
-
-
-def check_positive_int(value: Any, name: str) -> None:
-    """Raise ValueError unless value is a positive integer (an integral float such as 3.0 is
-    accepted, as the models convert with int() later).
-
-    value: the argument to check (int or float)
-    name: the argument's name, used in the message
-    """
-    if int(value) != value or value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
 
 
 def check_features(features: np.ndarray, input_dim: int, dtype: Any) -> np.ndarray:
@@ -149,8 +139,7 @@ def next_word_log_probs(scores: np.ndarray, tokens: SpecialTokens) -> np.ndarray
     tokens: the vocabulary's special tokens
     returns (B, V) log-probabilities of the same dtype; the <NULL> and <START> columns are -inf
     """
-    shifted = scores - scores.max(axis=1, keepdims=True)
-    log_probs = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+    log_probs = log_softmax(scores, axis=1)
     # <NULL> and <START> are never training targets, so they are never valid next words.
     log_probs[:, [tokens.null, tokens.start]] = -np.inf
     return log_probs

@@ -17,6 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 from tinyvision.nn import LeakyReLU, Linear, Module, ReLU, Sequential, Sigmoid, Tanh
+from tinyvision.validation import check_positive_int
 
 __all__ = ["ACTIVATIONS", "ClassificationNet"]
 
@@ -73,10 +74,7 @@ class ClassificationNet(Sequential):
         dtype: float dtype of the parameters
         """
         act = _activation_class(activation)
-        if isinstance(num_layer, bool) or not isinstance(num_layer, (int, np.integer)):
-            raise ValueError(f"num_layer must be an integer >= 1, got {num_layer!r}")
-        if num_layer < 1:
-            raise ValueError(f"num_layer counts Linear layers and must be >= 1, got {num_layer}")
+        check_positive_int(num_layer, "num_layer", hint="it counts the Linear layers")
         sizes = [input_size, *([hidden_size] * (num_layer - 1)), num_classes]
         modules: list[Module] = []
         for i in range(num_layer):

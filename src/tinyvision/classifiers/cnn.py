@@ -17,12 +17,12 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 
 from tinyvision import layer_utils as _layer_utils
-from tinyvision.classifiers.fc_net import _check_non_negative, _check_positive_int
 from tinyvision.fast_layers import *
 from tinyvision.init import init_weight, make_rng
 from tinyvision.layer_utils import *
 from tinyvision.layers import *
 from tinyvision.model import Model
+from tinyvision.validation import check_non_negative, check_positive_int
 
 __all__ = ["ThreeLayerConvNet", *_layer_utils.__all__]
 
@@ -37,7 +37,7 @@ def _check_input_dim(input_dim: Sequence[int]) -> tuple[int, int, int]:
             "images write (1, H, W)"
         )
     channels, height, width = (
-        _check_positive_int(value, f"input_dim[{i}]") for i, value in enumerate(input_dim)
+        check_positive_int(value, f"input_dim[{i}]") for i, value in enumerate(input_dim)
     )
     if height % 2 or width % 2:
         raise ValueError(
@@ -81,19 +81,19 @@ class ThreeLayerConvNet(Model):
         seed: seed of the weight initialisation; None follows np.random.seed
         weight_init: "gaussian" (course default), "xavier"/"glorot" or "kaiming"/"he"
         """
-        num_filters = _check_positive_int(num_filters, "num_filters")
-        filter_size = _check_positive_int(filter_size, "filter_size")
+        num_filters = check_positive_int(num_filters, "num_filters")
+        filter_size = check_positive_int(filter_size, "filter_size")
         if filter_size % 2 == 0:
             raise ValueError(
                 f"filter_size must be odd so that padding (filter_size - 1) // 2 keeps the "
                 f"image size, got {filter_size}; use {filter_size - 1} or {filter_size + 1}"
             )
         channels, height, width = _check_input_dim(input_dim)
-        hidden_dim = _check_positive_int(hidden_dim, "hidden_dim")
-        num_classes = _check_positive_int(num_classes, "num_classes")
+        hidden_dim = check_positive_int(hidden_dim, "hidden_dim")
+        num_classes = check_positive_int(num_classes, "num_classes")
         if not np.issubdtype(np.dtype(dtype), np.floating):
             raise ValueError(f"dtype must be a float type such as np.float32, got {dtype!r}")
-        self.reg = _check_non_negative(reg, "reg")
+        self.reg = check_non_negative(reg, "reg")
         self.dtype = np.dtype(dtype)
         self.input_dim = (channels, height, width)
         self.conv_param = {"stride": 1, "pad": (filter_size - 1) // 2}
@@ -141,8 +141,8 @@ class ThreeLayerConvNet(Model):
         dpooled, grads["W2"], grads["b2"] = affine_relu_backward(dhidden, hidden_cache)
         _, grads["W1"], grads["b1"] = conv_relu_pool_backward(dpooled, pool_cache)
         for name in ("W1", "W2", "W3"):
-            w = self.params[name]
-            loss += 0.5 * self.reg * np.sum(w * w)
-            grads[name] = grads[name] + self.reg * w
+            penalty, dw = l2_regularization(self.params[name], self.reg, scale=0.5)
+            loss += penalty
+            grads[name] = grads[name] + dw
         self.grads = grads
         return float(loss), grads

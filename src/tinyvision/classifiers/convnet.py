@@ -31,7 +31,7 @@ from tinyvision.nn import (
     ResidualBlock,
     Sequential,
 )
-from tinyvision.nn.conv import check_positive_int
+from tinyvision.validation import check_positive_int
 
 __all__ = ["ConvNet"]
 

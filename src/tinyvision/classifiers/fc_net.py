@@ -20,20 +20,9 @@ from tinyvision.init import init_weight, make_rng
 from tinyvision.layer_utils import *
 from tinyvision.layers import *
 from tinyvision.model import Model
+from tinyvision.validation import check_non_negative, check_positive_int, check_probability
 
 __all__ = ["FullyConnectedNet", "TwoLayerNet", *_layer_utils.__all__]
-
-
-def _check_positive_int(value: object, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    return int(value)
-
-
-def _check_non_negative(value: float, name: str) -> float:
-    if not np.isfinite(value) or value < 0:
-        raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
-    return float(value)
 
 
 class TwoLayerNet(Model):
@@ -66,11 +55,11 @@ class TwoLayerNet(Model):
         """
         self.dtype = np.dtype(dtype)
         dims = [
-            _check_positive_int(input_dim, "input_dim"),
-            _check_positive_int(hidden_dim, "hidden_dim"),
-            _check_positive_int(num_classes, "num_classes"),
+            check_positive_int(input_dim, "input_dim"),
+            check_positive_int(hidden_dim, "hidden_dim"),
+            check_positive_int(num_classes, "num_classes"),
         ]
-        self.reg = _check_non_negative(reg, "reg")
+        self.reg = check_non_negative(reg, "reg")
         rng = make_rng(seed)
         self.params: dict[str, np.ndarray] = {}
         for i in (1, 2):
@@ -95,12 +84,13 @@ class TwoLayerNet(Model):
         if y is None:
             return scores
         loss, dscores = softmax_loss(scores, y)
-        loss += 0.5 * self.reg * (np.sum(W1 * W1) + np.sum(W2 * W2))
         grads = {}
         dhidden, grads["W2"], grads["b2"] = affine_backward(dscores, scores_cache)
         _, grads["W1"], grads["b1"] = affine_relu_backward(dhidden, hidden_cache)
-        grads["W1"] += self.reg * W1
-        grads["W2"] += self.reg * W2
+        for name, w in (("W1", W1), ("W2", W2)):
+            penalty, dw = l2_regularization(w, self.reg, scale=0.5)
+            loss += penalty
+            grads[name] += dw
         self.grads = grads
         return float(loss), grads
 
@@ -152,26 +142,27 @@ class FullyConnectedNet(Model):
                 f"hidden_dims must be a list of layer sizes, got {hidden_dims!r}; "
                 "for one hidden layer of 100 units write [100]"
             )
-        hidden = [_check_positive_int(h, f"hidden_dims[{i}]") for i, h in enumerate(hidden_dims)]
+        hidden = [check_positive_int(h, f"hidden_dims[{i}]") for i, h in enumerate(hidden_dims)]
         if normalization not in NORMALIZATIONS:
             raise ValueError(
                 f"unknown normalization {normalization!r}; use one of {list(NORMALIZATIONS)}"
             )
-        if not 0 < dropout_keep_ratio <= 1:
-            raise ValueError(
-                f"dropout_keep_ratio is the probability of keeping a unit and must be in (0, 1], "
-                f"got {dropout_keep_ratio}; use 1 to disable dropout"
-            )
+        check_probability(
+            dropout_keep_ratio,
+            "dropout_keep_ratio",
+            allow_zero=False,
+            hint="it is the probability of keeping a unit; use 1 to disable dropout",
+        )
         if not np.issubdtype(np.dtype(dtype), np.floating):
             raise ValueError(f"dtype must be a float type such as np.float32, got {dtype!r}")
         dims = [
-            _check_positive_int(input_dim, "input_dim"),
+            check_positive_int(input_dim, "input_dim"),
             *hidden,
-            _check_positive_int(num_classes, "num_classes"),
+            check_positive_int(num_classes, "num_classes"),
         ]
         self.normalization = normalization
         self.use_dropout = dropout_keep_ratio != 1
-        self.reg = _check_non_negative(reg, "reg")
+        self.reg = check_non_negative(reg, "reg")
         self.num_layers = len(dims) - 1
         self.dtype = np.dtype(dtype)
 
@@ -249,9 +240,9 @@ class FullyConnectedNet(Model):
             if self.normalization is not None:
                 grads[f"gamma{i}"], grads[f"beta{i}"] = dgamma, dbeta
         for i in range(1, self.num_layers + 1):
-            w = self.params[f"W{i}"]
-            loss += 0.5 * self.reg * np.sum(w * w)
-            grads[f"W{i}"] = grads[f"W{i}"] + self.reg * w
+            penalty, dw = l2_regularization(self.params[f"W{i}"], self.reg, scale=0.5)
+            loss += penalty
+            grads[f"W{i}"] = grads[f"W{i}"] + dw
         self.grads = grads
         return float(loss), grads
 

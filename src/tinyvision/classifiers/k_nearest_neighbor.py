@@ -15,7 +15,12 @@ import numpy as np
 from numpy.typing import DTypeLike
 
 from tinyvision.model import Model
-from tinyvision.validation import check_float_array, check_labels, check_same_length
+from tinyvision.validation import (
+    check_float_array,
+    check_labels,
+    check_positive_int,
+    check_same_length,
+)
 
 __all__ = ["KNearestNeighbor"]
 
@@ -52,9 +57,7 @@ class KNearestNeighbor(Model):
             raise ValueError(f"dtype must be a floating dtype such as np.float32, got {dtype!r}")
         if chunk_bytes < 1:
             raise ValueError(f"chunk_bytes must be a positive number of bytes, got {chunk_bytes}")
-        if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
-            raise ValueError(f"k must be a positive integer, got {k!r}")
-        self.k = int(k)
+        self.k = check_positive_int(k, "k")
         self.params: dict[str, np.ndarray] = {}
         self.metric: Metric = metric
         self.dtype = None if dtype is None else np.dtype(dtype)
@@ -287,8 +290,7 @@ class KNearestNeighbor(Model):
 
     def _check_k(self, k: int) -> None:
         self._check_trained()
-        if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
-            raise ValueError(f"k must be a positive integer, got {k!r}")
+        check_positive_int(k, "k")
         if k > len(self.X_train):
             raise ValueError(
                 f"k={k} is larger than the training set ({len(self.X_train)} examples); "

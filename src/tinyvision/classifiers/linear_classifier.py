@@ -18,7 +18,14 @@ from tinyvision.classifiers.linear_svm import svm_loss_vectorized
 from tinyvision.classifiers.softmax import softmax_loss_vectorized
 from tinyvision.init import make_rng
 from tinyvision.model import Model
-from tinyvision.validation import check_float_array, check_labels, check_same_length
+from tinyvision.validation import (
+    check_float_array,
+    check_in_range,
+    check_labels,
+    check_non_negative_int,
+    check_positive_int,
+    check_same_length,
+)
 
 __all__ = ["LinearClassifier", "LinearSVM", "Softmax", "preprocess_for_linear"]
 
@@ -88,12 +95,9 @@ class LinearClassifier(Model, ABC):
         check_same_length(X, y)
         if len(X) == 0:
             raise ValueError("X is empty; training needs at least one example")
-        if num_iters < 0 or batch_size < 1:
-            raise ValueError(
-                f"num_iters must be >= 0 and batch_size >= 1, got {num_iters} and {batch_size}"
-            )
-        if not 0 < lr_decay <= 1:
-            raise ValueError(f"lr_decay must be in (0, 1], got {lr_decay}")
+        check_non_negative_int(num_iters, "num_iters")
+        check_positive_int(batch_size, "batch_size")
+        check_in_range(lr_decay, "lr_decay", 0, 1, low_open=True)
         num_train, dim = X.shape
         if self.W is None:
             num_classes = int(y.max()) + 1

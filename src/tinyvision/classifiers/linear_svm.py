@@ -2,12 +2,16 @@
 
 Conventions shared with `softmax.py`: weights W (D, C), data X (N, D), labels y (N,) in [0, C);
 the loss is the mean data loss over the N examples plus reg * sum(W * W), and the functions
-return (loss, dW) with dW of W's shape. The naive version is the loop-based reference.
+return (loss, dW) with dW of W's shape. The naive version is the loop-based reference; the
+vectorised one is the svm_loss layer applied to the scores X @ W.
 """
 
 from __future__ import annotations
 
 import numpy as np
+
+from tinyvision.layers.losses import svm_loss
+from tinyvision.layers.regularization import l2_regularization
 
 __all__ = ["svm_loss_naive", "svm_loss_vectorized"]
 
@@ -56,19 +60,9 @@ def svm_loss_vectorized(
     reg: L2 regularisation strength
     returns (loss as a float, dW of shape (D, C) and W's dtype)
     """
-    num_train = X.shape[0]
-    rows = np.arange(num_train)
-    scores = X @ W
-    margins = scores - scores[rows, y][:, None] + 1
-    np.maximum(margins, 0, out=margins)
-    # The correct class would contribute a constant margin of 1; the loss excludes it.
-    margins[rows, y] = 0
-    loss = margins.sum() / num_train + reg * np.sum(W * W)
-
-    # Each positive margin pushes its class score up and the correct class score down.
-    coeff = (margins > 0).astype(scores.dtype)
-    coeff[rows, y] = -coeff.sum(axis=1)
-    dW = X.T @ coeff
-    dW /= num_train
-    dW += 2 * reg * W
-    return float(loss), dW.astype(W.dtype, copy=False)
+    # The loss layer gives the data loss and dscores; the chain rule through X @ W gives dW.
+    scores = X @ W  # (N, C)
+    data_loss, dscores = svm_loss(scores, y)
+    penalty, dW_reg = l2_regularization(W, reg, scale=1.0)
+    dW = X.T @ dscores + dW_reg  # (D, C)
+    return float(data_loss + penalty), dW.astype(W.dtype, copy=False)

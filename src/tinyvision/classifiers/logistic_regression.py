@@ -26,10 +26,17 @@ from tinyvision.layers import (
     affine_backward,
     affine_forward,
     bce_with_logits_loss,
+    l2_regularization,
     sigmoid_forward,
 )
 from tinyvision.model import Model
-from tinyvision.validation import check_float_array, check_labels, check_same_length
+from tinyvision.validation import (
+    check_float_array,
+    check_labels,
+    check_non_negative,
+    check_positive_int,
+    check_same_length,
+)
 
 __all__ = ["LogisticRegression", "demo_breast_cancer"]
 
@@ -51,14 +58,8 @@ class LogisticRegression(Model):
         reg: L2 strength, 0.5 * reg * sum(w * w) over the weights but not the bias
         seed: seed of the initialisation; None follows np.random.seed
         """
-        if isinstance(num_features, bool) or not isinstance(num_features, (int, np.integer)):
-            raise ValueError(f"num_features must be a positive integer, got {num_features!r}")
-        if num_features < 1:
-            raise ValueError(f"num_features must be a positive integer, got {num_features}")
-        if not np.isfinite(reg) or reg < 0:
-            raise ValueError(f"reg must be a finite number >= 0, got {reg!r}")
-        self.num_features = int(num_features)
-        self.reg = float(reg)
+        self.num_features = check_positive_int(num_features, "num_features")
+        self.reg = check_non_negative(reg, "reg")
         rng = make_rng(seed)
         self.params = {"W": weight_scale * rng.standard_normal((self.num_features + 1, 1))}
 
@@ -83,9 +84,9 @@ class LogisticRegression(Model):
         targets = np.asarray(y, dtype=z.dtype).reshape(z.shape)
         loss, dz = bce_with_logits_loss(z, targets)
         _, dw, db = affine_backward(dz, cache)
-        w = self.params["W"][:-1]
-        loss += 0.5 * self.reg * np.sum(w * w)
-        dW = np.concatenate([dw + self.reg * w, db[None, :]], axis=0)
+        penalty, dw_reg = l2_regularization(self.params["W"][:-1], self.reg, scale=0.5)
+        loss += penalty
+        dW = np.concatenate([dw + dw_reg, db[None, :]], axis=0)
         self.grads = {"W": dW}
         return float(loss), {"W": dW}
 

@@ -2,12 +2,16 @@
 
 Same conventions as `linear_svm.py`: W (D, C), X (N, D), y (N,), loss = mean cross-entropy
 + reg * sum(W * W), returning (loss, dW). Scores are shifted by their row maximum before
-exponentiating, which leaves the softmax unchanged and keeps exp from overflowing.
+exponentiating, which leaves the softmax unchanged and keeps exp from overflowing. The
+vectorised version is the softmax_loss layer applied to the scores X @ W.
 """
 
 from __future__ import annotations
 
 import numpy as np
+
+from tinyvision.layers.losses import softmax_loss
+from tinyvision.layers.regularization import l2_regularization
 
 __all__ = ["softmax_loss_naive", "softmax_loss_vectorized"]
 
@@ -57,18 +61,9 @@ def softmax_loss_vectorized(
     reg: L2 regularisation strength
     returns (loss as a float, dW of shape (D, C) and W's dtype)
     """
-    num_train = X.shape[0]
-    rows = np.arange(num_train)
-    scores = X @ W
-    scores -= scores.max(axis=1, keepdims=True)
-    exp_scores = np.exp(scores)
-    sums = exp_scores.sum(axis=1)
-    # log p_y = s_y - log sum exp s, which never takes the log of an underflowed probability.
-    loss = np.sum(np.log(sums) - scores[rows, y]) / num_train + reg * np.sum(W * W)
-
-    probs = exp_scores / sums[:, None]
-    probs[rows, y] -= 1
-    dW = X.T @ probs
-    dW /= num_train
-    dW += 2 * reg * W
-    return float(loss), dW.astype(W.dtype, copy=False)
+    # The loss layer gives the data loss and dscores; the chain rule through X @ W gives dW.
+    scores = X @ W  # (N, C)
+    data_loss, dscores = softmax_loss(scores, y)
+    penalty, dW_reg = l2_regularization(W, reg, scale=1.0)
+    dW = X.T @ dscores + dW_reg  # (D, C)
+    return float(data_loss + penalty), dW.astype(W.dtype, copy=False)

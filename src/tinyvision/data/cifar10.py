@@ -12,6 +12,7 @@ import numpy.typing as npt
 from tinyvision.data.paths import CIFAR10_FOLDER, DATA_DIR_ENV, cifar10_root
 from tinyvision.data.safe_pickle import safe_load
 from tinyvision.errors import DataError
+from tinyvision.validation import check_non_negative_int
 
 __all__ = [
     "CIFAR10_FILES",
@@ -197,8 +198,7 @@ def get_CIFAR10_data(
         ("num_validation", num_validation),
         ("num_test", num_test),
     ):
-        if int(value) != value or value < 0:
-            raise ValueError(f"{name} must be a non-negative integer, got {value!r}")
+        check_non_negative_int(value, name)
     root = cifar10_root() if cifar10_dir is None else Path(cifar10_dir).expanduser()
     _check_file(root / TRAIN_BATCHES[0])
     X_train_all, y_train_all = _load_split(root, TRAIN_BATCHES, np.uint8)

@@ -38,6 +38,8 @@ from typing import Any
 
 import numpy as np
 
+from tinyvision.validation import check_int, check_non_negative_int, check_positive_int
+
 __all__ = [
     "CAPTION_LENGTH",
     "MAX_DIGITS",
@@ -210,12 +212,9 @@ def load_digit_strips(
     counts = {"train": num_train, "val": num_val, "test": num_test}
     for name, value in counts.items():
         minimum = 1 if name == "train" else 0
-        if isinstance(value, bool) or int(value) != value or value < minimum:
-            raise ValueError(f"num_{name} must be an integer >= {minimum}, got {value!r}")
-    if isinstance(feature_dim, bool) or int(feature_dim) != feature_dim or feature_dim < 1:
-        raise ValueError(f"feature_dim must be a positive integer, got {feature_dim!r}")
-    if int(seed) != seed or seed < 0:
-        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+        check_int(value, f"num_{name}", minimum, allow_float=True)
+    check_positive_int(feature_dim, "feature_dim", allow_float=True)
+    check_non_negative_int(seed, "seed", allow_float=True)
 
     digit_images, labels = _sklearn_digits()
     idx_to_word = list(VOCABULARY)

@@ -8,6 +8,8 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from tinyvision.validation import check_positive_int
+
 __all__ = ["DataLoader"]
 
 
@@ -40,8 +42,7 @@ class DataLoader:
         drop_last: bool = False,
         seed: int | None = None,
     ) -> None:
-        if isinstance(batch_size, bool) or int(batch_size) != batch_size or batch_size < 1:
-            raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
+        check_positive_int(batch_size, "batch_size", allow_float=True)
         self.dataset = dataset
         self.batch_size = int(batch_size)
         self.shuffle = shuffle

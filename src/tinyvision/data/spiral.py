@@ -7,6 +7,7 @@ import numpy as np
 import numpy.typing as npt
 
 from tinyvision.data.splits import stratified_split
+from tinyvision.validation import check_positive_int
 
 __all__ = ["load_spiral_data", "make_spiral"]
 
@@ -39,8 +40,7 @@ def make_spiral(
         ("num_points_per_class", num_points_per_class),
         ("num_classes", num_classes),
     ):
-        if int(value) != value or value < 1:
-            raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        check_positive_int(value, name)
     rng = np.random.default_rng(seed)
     classes = np.arange(num_classes)
     radius = np.linspace(0.0, 1.0, num_points_per_class)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
+from tinyvision.validation import check_non_negative_int
+
 __all__ = ["stratified_split"]
 
 
@@ -36,8 +38,7 @@ def stratified_split(
 
     n = len(y)
     for name, value in (("num_validation", num_validation), ("num_test", num_test)):
-        if int(value) != value or value < 0:
-            raise ValueError(f"{name} must be a non-negative integer, got {value!r}")
+        check_non_negative_int(value, name, allow_float=True)
     if num_validation + num_test >= n:
         raise ValueError(
             f"num_validation + num_test = {num_validation + num_test} leaves no training "

@@ -12,3 +12,4 @@ from .dropout import *
 from .losses import *
 from .normalization import *
 from .pooling import *
+from .regularization import *

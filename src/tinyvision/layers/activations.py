@@ -1,6 +1,7 @@
 """Elementwise activations: ReLU (the course's) plus leaky ReLU, sigmoid, tanh, ELU and GELU.
 
-Each is a forward/backward pair; every forward preserves the input's float dtype.
+Each is a forward/backward pair; every forward preserves the input's float dtype. `sigmoid` is
+the one stable logistic function that the LSTM gates and the logistic losses also use.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ __all__ = [
     "leaky_relu_forward",
     "relu_backward",
     "relu_forward",
+    "sigmoid",
     "sigmoid_backward",
     "sigmoid_forward",
     "tanh_backward",
@@ -76,15 +78,26 @@ def leaky_relu_backward(dout: np.ndarray, cache: tuple[np.ndarray, float]) -> np
     return np.where(x > 0, dout, dout * negative_slope)
 
 
-def sigmoid_forward(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Logistic sigmoid 1 / (1 + exp(-x)), finite and warning-free for any |x|.
+def sigmoid(x: np.ndarray) -> np.ndarray:
+    """Logistic function 1 / (1 + exp(-x)), finite and warning-free for any |x|.
 
-    exp is only ever taken of -|x|, so it cannot overflow.
+    exp is only ever taken of -|x| <= 0, so it lies in (0, 1] and cannot overflow; for x < 0
+    the equal form e / (1 + e) is used.
+    x: array of any shape; float dtypes are kept, anything else gives float64
+    returns an array of x's shape with values in [0, 1]
+    """
+    x = np.asarray(x)
+    e = np.exp(-np.abs(x))
+    return np.where(x >= 0, 1 / (1 + e), e / (1 + e))
+
+
+def sigmoid_forward(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Logistic sigmoid layer (see sigmoid).
+
     x: float array of any shape
     returns out (x's shape and dtype, in [0, 1]), cache out for sigmoid_backward
     """
-    e = np.exp(-np.abs(x))
-    out = np.where(x >= 0, 1 / (1 + e), e / (1 + e))
+    out = sigmoid(x)
     return out, out
 
 

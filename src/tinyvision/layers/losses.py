@@ -3,19 +3,39 @@
 svm_loss and softmax_loss are the course's classification losses (mean over the N examples);
 l1_loss, mse_loss and bce_with_logits_loss average over every element, as torch's defaults do.
 The loss is a NumPy scalar of x's dtype and dx has x's shape and dtype.
+
+log_softmax, the stable log-probabilities under a softmax, is here because the cross-entropy
+losses are built on it; the captioning losses and decoders use it too.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from .activations import sigmoid
+
 __all__ = [
     "bce_with_logits_loss",
     "l1_loss",
+    "log_softmax",
     "mse_loss",
     "softmax_loss",
     "svm_loss",
 ]
+
+
+def log_softmax(x: np.ndarray, axis: int = -1) -> np.ndarray:
+    """Log of the softmax of x along axis, x - log(sum(exp(x))), computed stably.
+
+    Each slice is shifted by its maximum before exponentiating (log-sum-exp), so the largest
+    term is exp(0) = 1: any finite x gives finite log-probabilities, without overflow, and a
+    tiny probability keeps its log rather than underflowing to log(0).
+    x: float array of any shape, finite (each slice along axis non-empty)
+    axis: the axis that holds the classes
+    returns log-probabilities, x's shape and float dtype; exp of a slice along axis sums to 1
+    """
+    shifted = x - x.max(axis=axis, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
 
 
 def svm_loss(x: np.ndarray, y: np.ndarray) -> tuple[np.floating, np.ndarray]:
@@ -39,16 +59,14 @@ def svm_loss(x: np.ndarray, y: np.ndarray) -> tuple[np.floating, np.ndarray]:
 def softmax_loss(x: np.ndarray, y: np.ndarray) -> tuple[np.floating, np.ndarray]:
     """Softmax cross-entropy, mean over examples.
 
-    Scores are shifted by their row maximum before exponentiating (log-sum-exp), so any
-    finite scores give a finite loss without overflow.
+    Built on log_softmax, so any finite scores give a finite loss without overflow.
     x: (N, C) class scores
     y: (N,) integer labels, 0 <= y[i] < C
     returns loss (scalar), dx (N, C)
     """
     n = x.shape[0]
     rows = np.arange(n)
-    shifted = x - x.max(axis=1, keepdims=True)
-    log_probs = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+    log_probs = log_softmax(x, axis=1)
     loss = -log_probs[rows, y].sum() / n
     dx = np.exp(log_probs)
     dx[rows, y] -= 1
@@ -89,7 +107,5 @@ def bce_with_logits_loss(x: np.ndarray, y: np.ndarray) -> tuple[np.floating, np.
     returns loss (scalar), dx = (sigmoid(x) - y) / x.size (x's shape)
     """
     y = np.asarray(y, dtype=x.dtype)
-    e = np.exp(-np.abs(x))
-    per_element = np.maximum(x, 0) - x * y + np.log1p(e)
-    sigmoid = np.where(x >= 0, 1 / (1 + e), e / (1 + e))
-    return per_element.mean(), (sigmoid - y) / x.size
+    per_element = np.maximum(x, 0) - x * y + np.log1p(np.exp(-np.abs(x)))
+    return per_element.mean(), (sigmoid(x) - y) / x.size

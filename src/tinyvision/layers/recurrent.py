@@ -16,6 +16,10 @@ from typing import Any
 
 import numpy as np
 
+from .activations import sigmoid
+from .losses import log_softmax
+
+# sigmoid stays a name of this module: the course's rnn_layers exports it.
 __all__ = [
     "lstm_backward",
     "lstm_forward",
@@ -34,19 +38,6 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
-
-
-def sigmoid(x: np.ndarray) -> np.ndarray:
-    """Logistic function 1 / (1 + exp(-x)) without overflow for large |x|.
-
-    exp is only ever evaluated at -|x| <= 0, so it lies in (0, 1] and cannot overflow.
-
-    x: float array of any shape
-    returns an array of x's shape and dtype with values in [0, 1]
-    """
-    x = np.asarray(x)
-    z = np.exp(-np.abs(x))
-    return np.where(x >= 0, 1 / (1 + z), z / (1 + z)).astype(x.dtype, copy=False)
 
 
 def _time_matmul(x: np.ndarray, w: np.ndarray) -> np.ndarray:
@@ -328,8 +319,8 @@ def temporal_softmax_loss(
 ) -> tuple[float, np.ndarray]:
     """Softmax cross-entropy summed over the unmasked time steps, averaged over the minibatch.
 
-    loss = -(1 / N) * sum_{n,t} mask[n, t] * log softmax(x[n, t])[y[n, t]]. The log-softmax
-    subtracts each row's maximum first, so large scores do not overflow.
+    loss = -(1 / N) * sum_{n,t} mask[n, t] * log softmax(x[n, t])[y[n, t]], with the stable
+    log_softmax, so large scores do not overflow.
 
     x: (N, T, V) float scores
     y: (N, T) integer targets in [0, V)
@@ -338,13 +329,10 @@ def temporal_softmax_loss(
     returns loss (float) and dx (N, T, V), same dtype as x
     """
     N = x.shape[0]
-    shifted = x - x.max(axis=-1, keepdims=True)
-    exp = np.exp(shifted)
-    sums = exp.sum(axis=-1, keepdims=True)
-    log_probs = shifted - np.log(sums)
+    log_probs = log_softmax(x, axis=-1)  # (N, T, V)
     picked = np.take_along_axis(log_probs, y[..., None], axis=-1)[..., 0]
     loss = -np.sum(picked * mask) / N
-    dx = exp / sums
+    dx = np.exp(log_probs)  # the softmax
     np.put_along_axis(dx, y[..., None], np.take_along_axis(dx, y[..., None], axis=-1) - 1, -1)
     dx *= (mask / N)[..., None].astype(x.dtype)
     if verbose:

@@ -11,7 +11,8 @@ from collections.abc import Callable, Iterator
 
 import numpy as np
 
-from ..layers import softmax_loss, svm_loss
+from ..layers import l2_regularization, softmax_loss, svm_loss
+from ..validation import check_non_negative
 from .module import Module
 
 __all__ = ["LOSSES", "Sequential"]
@@ -47,8 +48,7 @@ class Sequential(Module):
                 )
         if loss not in LOSSES:
             raise ValueError(f"unknown loss {loss!r}; choose one of {sorted(LOSSES)}")
-        if reg < 0:
-            raise ValueError(f"reg must be >= 0, got {reg}")
+        check_non_negative(reg, "reg")
         self._modules = {str(index): module for index, module in enumerate(modules)}
         self.loss_name = loss
         self.reg = float(reg)
@@ -102,9 +102,9 @@ class Sequential(Module):
         grads = self.grads
         params = self.params
         for name in self.regularized_names():
-            w = params[name]
-            loss += 0.5 * self.reg * np.sum(w * w)
-            grads[name] = grads[name] + self.reg * w
+            penalty, dw = l2_regularization(params[name], self.reg, scale=0.5)
+            loss += penalty
+            grads[name] = grads[name] + dw
         return float(loss), grads
 
     def extra_repr(self) -> str:

@@ -6,16 +6,10 @@ import numpy as np
 
 from ..init import init_weight, make_rng
 from ..layers import conv_backward_fast, conv_forward_fast
+from ..validation import check_non_negative_int, check_positive_int
 from .module import Module
 
-__all__ = ["Conv2d", "check_positive_int", "pair"]
-
-
-def check_positive_int(value: object, name: str, minimum: int = 1) -> int:
-    """value as an int >= minimum, or ValueError naming the argument and what came."""
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    return int(value)
+__all__ = ["Conv2d", "pair"]
 
 
 def pair(value: int | tuple[int, int], name: str) -> tuple[int, int]:
@@ -70,7 +64,7 @@ class Conv2d(Module):
         self.out_channels = check_positive_int(out_channels, "out_channels")
         self.kernel_size = pair(kernel_size, "kernel_size")
         self.stride = check_positive_int(stride, "stride")
-        self.padding = check_positive_int(padding, "padding", minimum=0)
+        self.padding = check_non_negative_int(padding, "padding")
         shape = (self.out_channels, self.in_channels, *self.kernel_size)
         self._params["W"] = init_weight(weight_init, shape, make_rng(seed), weight_scale, dtype)
         self._zero_bias = None

@@ -6,6 +6,7 @@ import numpy as np
 
 from ..init import init_weight, make_rng
 from ..layers import affine_backward, affine_forward
+from ..validation import check_positive_int
 from .module import Module
 
 __all__ = ["Linear"]
@@ -39,11 +40,8 @@ class Linear(Module):
         dtype: float dtype of the parameters
         """
         super().__init__()
-        for name, value in (("in_features", in_features), ("out_features", out_features)):
-            if not isinstance(value, (int, np.integer)) or value < 1:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}")
-        self.in_features = int(in_features)
-        self.out_features = int(out_features)
+        self.in_features = check_positive_int(in_features, "in_features")
+        self.out_features = check_positive_int(out_features, "out_features")
         rng = make_rng(seed)
         shape = (self.in_features, self.out_features)
         self._params["W"] = init_weight(weight_init, shape, rng, weight_scale, dtype)

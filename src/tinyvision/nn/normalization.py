@@ -10,15 +10,10 @@ from ..layers import (
     layernorm_backward,
     layernorm_forward,
 )
+from ..validation import check_positive_int, check_probability
 from .module import Module
 
 __all__ = ["BatchNorm1d", "LayerNorm"]
-
-
-def _check_features(num_features: int, name: str) -> int:
-    if not isinstance(num_features, (int, np.integer)) or num_features < 1:
-        raise ValueError(f"{name} must be a positive integer, got {num_features!r}")
-    return int(num_features)
 
 
 class BatchNorm1d(Module):
@@ -45,9 +40,10 @@ class BatchNorm1d(Module):
         dtype: float dtype of the parameters and buffers
         """
         super().__init__()
-        num_features = _check_features(num_features, "num_features")
-        if not 0 <= momentum <= 1:
-            raise ValueError(f"momentum must be in [0, 1] (course convention), got {momentum}")
+        num_features = check_positive_int(num_features, "num_features")
+        check_probability(
+            momentum, "momentum", hint="it weights the old running value, torch's is 1 - this"
+        )
         self.num_features = num_features
         self.eps = float(eps)
         self.momentum = float(momentum)
@@ -113,7 +109,7 @@ class LayerNorm(Module):
                     f"must be D or (D,), got {normalized_shape}"
                 )
             normalized_shape = normalized_shape[0]
-        self.normalized_shape = _check_features(normalized_shape, "normalized_shape")
+        self.normalized_shape = check_positive_int(normalized_shape, "normalized_shape")
         self.eps = float(eps)
         self._params["gamma"] = np.ones(self.normalized_shape, dtype=dtype)
         self._params["beta"] = np.zeros(self.normalized_shape, dtype=dtype)

@@ -12,7 +12,8 @@ from ..layers import (
     max_pool_backward_fast,
     max_pool_forward_fast,
 )
-from .conv import check_positive_int, pair
+from ..validation import check_positive_int
+from .conv import pair
 from .module import Module
 
 __all__ = ["AvgPool2d", "GlobalAvgPool2d", "MaxPool2d"]

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..validation import check_positive_int
 from .activation import ReLU
-from .conv import Conv2d, check_positive_int
+from .conv import Conv2d
 from .module import Module
 from .spatial_normalization import BatchNorm2d
 

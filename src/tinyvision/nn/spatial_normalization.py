@@ -10,7 +10,7 @@ from ..layers import (
     spatial_groupnorm_backward,
     spatial_groupnorm_forward,
 )
-from .conv import check_positive_int
+from ..validation import check_positive_int
 from .module import Module
 from .normalization import BatchNorm1d
 
