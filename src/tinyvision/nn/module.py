@@ -45,7 +45,7 @@ from typing import Any
 
 import numpy as np
 
-from tinyvision.model import Model
+from tinyvision.model import Model, check_state_dict
 
 __all__ = ["Module", "ParameterView"]
 
@@ -210,14 +210,10 @@ class Module(Model, ABC):
 
         state: name -> array with exactly the names and shapes of this module's state_dict()
         """
-        params = {name: state[name] for name, _ in self.named_parameters() if name in state}
-        buffers = {name: state[name] for name, _ in self.named_buffers() if name in state}
-        unexpected = sorted(set(state) - set(params) - set(buffers))
-        if unexpected:
-            raise ValueError(
-                f"state_dict has unexpected entries {unexpected}; this model holds "
-                f"{sorted(self.state_dict())}"
-            )
+        params, buffers = dict(self.named_parameters()), dict(self.named_buffers())
+        check_state_dict(state, {**params, **buffers}, type(self).__name__)
+        params = {name: state[name] for name in params}
+        buffers = {name: state[name] for name in buffers}
         self._assign("params", params)
         self._assign("buffers", buffers)
 
