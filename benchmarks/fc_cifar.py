@@ -22,17 +22,11 @@ from typing import Any
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from tinyvision import optim
-from tinyvision.classifiers.fc_net import FullyConnectedNet
+from tinyvision import optim, registry
+from tinyvision.classification import Prepared
 from tinyvision.config import TrainConfig, resolve_config
 from tinyvision.files import to_jsonable
-from tinyvision.pipeline import (
-    apply_preprocessing,
-    feature_matrices,
-    fit_preprocessing,
-    load_dataset,
-    train_run,
-)
+from tinyvision.pipeline import train_run
 
 __all__ = ["main", "time_ours", "time_torch"]
 
@@ -61,26 +55,16 @@ NET_FIELDS = (
 def _training_matrix(config: TrainConfig) -> tuple[np.ndarray, np.ndarray]:
     """X_train (N, 3072) and y_train (N,) as train_run feeds them to the net (before any
     augmentation, which neither timed side includes)."""
-    data = load_dataset(config)
-    matrix = feature_matrices(config, data, ("train",), verbose=False)["train"]
-    X = apply_preprocessing(config, matrix, fit_preprocessing(config, matrix))
-    return X.reshape(len(X), -1), data["y_train"]
+    spec = registry.get(config.model)
+    prepared = spec.task.prepare(config, spec, verbose=False, splits=("train",))
+    X = prepared.X["train"]
+    return X.reshape(len(X), -1), prepared.data["y_train"]
 
 
 def time_ours(config: TrainConfig, X: np.ndarray, y: np.ndarray) -> float:
     """Seconds for one epoch of the config's net: the Solver's updates, without evaluation."""
-    model = FullyConnectedNet(
-        list(config.hidden_dims),
-        input_dim=X.shape[1],
-        num_classes=10,
-        dropout_keep_ratio=config.dropout,
-        normalization=config.normalization,
-        reg=config.reg,
-        weight_scale=config.weight_scale,
-        weight_init=config.weight_init,
-        dtype=X.dtype,
-        seed=config.seed,
-    )
+    prepared = Prepared(data={"y_train": y}, prep={}, X={"train": X})
+    model = registry.get(config.model).build(config, prepared)
     update = optim.get_update_rule(config.update_rule)
     configs = {name: {"learning_rate": config.learning_rate} for name in model.params}
     rng = np.random.default_rng(config.seed)
@@ -111,11 +95,11 @@ def time_torch(config: TrainConfig, X: np.ndarray, y: np.ndarray) -> float:
     width = X.shape[1]
     for hidden in config.hidden_dims:
         layers.append(torch.nn.Linear(width, hidden))
-        if config.normalization is not None:
+        if config.normalization != "none":
             layers.append(norms[config.normalization](hidden))
         layers.append(torch.nn.ReLU())
-        if config.dropout < 1:
-            layers.append(torch.nn.Dropout(1 - config.dropout))
+        if config.dropout > 0:
+            layers.append(torch.nn.Dropout(config.dropout))
         width = hidden
     layers.append(torch.nn.Linear(width, 10))
     net = torch.nn.Sequential(*layers).train()
@@ -196,7 +180,7 @@ def main() -> None:
         "--dataset cifar10`"
     )
     print(_row("hidden dims", resolved.hidden_dims))
-    print(_row("normalization / dropout keep", f"{resolved.normalization} / {resolved.dropout}"))
+    print(_row("normalization / dropout", f"{resolved.normalization} / {resolved.dropout}"))
     print(
         _row(
             "optimiser",
