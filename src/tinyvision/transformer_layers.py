@@ -40,7 +40,7 @@ from tinyvision.model import Model
 
 __all__ = ["MultiHeadAttention", "PositionalEncoding", "TransformerDecoderLayer"]
 
-# torch.nn.LayerNorm's default epsilon, so weights trained in the PyTorch track behave the same.
+# torch.nn.LayerNorm's default epsilon, so weights trained in PyTorch behave the same here.
 LAYERNORM_EPS = 1e-5
 
 # Our name inside MultiHeadAttention -> (course PyTorch name, stored transposed?)

@@ -45,7 +45,7 @@ from tinyvision.validation import check_same_length
 
 __all__ = ["CaptioningTransformer"]
 
-# The course's decoder layer default; it lets weights trained in the PyTorch track load here.
+# The course's decoder layer default (torch.nn.TransformerDecoderLayer's), so its weights load here.
 DEFAULT_DIM_FEEDFORWARD = 2048
 # Spacing of the fixed dropout seeds of consecutive modules (each uses at most 6 sites).
 _SEED_STRIDE = 8
