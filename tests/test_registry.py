@@ -88,8 +88,9 @@ def _flags(parser: argparse.ArgumentParser, *path: str) -> set[str]:
 @pytest.mark.parametrize(
     "path, config_class, extra",
     [
-        (("train",), TrainConfig, set()),
-        (("caption", "train"), CaptionConfig, set()),
+        # --resume and --overwrite say what to do with the run folder; they are not settings.
+        (("train",), TrainConfig, {"resume", "overwrite"}),
+        (("caption", "train"), CaptionConfig, {"resume", "overwrite"}),
         (
             ("tune",),
             TrainConfig,

@@ -332,25 +332,44 @@ def check_resumable(
         )
 
 
+def _generators(owner: Any, name: str, depth: int = 4) -> dict[str, np.random.Generator]:
+    """Every Generator a loader draws from: its own `rng`, its dataset's, the dataset's
+    transforms' (random flips and crops), named by path ("train", "train.dataset", ...)."""
+    found: dict[str, np.random.Generator] = {}
+    if owner is None or depth == 0:
+        return found
+    if isinstance(getattr(owner, "rng", None), np.random.Generator):
+        found[name] = owner.rng
+    for attribute in ("dataset", "transform"):
+        found.update(_generators(getattr(owner, attribute, None), f"{name}.{attribute}", depth - 1))
+    for i, transform in enumerate(getattr(owner, "transforms", None) or []):
+        found.update(_generators(transform, f"{name}.transforms.{i}", depth - 1))
+    return found
+
+
 def capture_loader_rngs(loaders: Mapping[str, Any]) -> dict[str, Any]:
-    """Bit-generator states of the loaders that own a Generator as ``loader.rng``.
+    """Bit-generator states of every Generator the loaders draw from (see _generators).
 
     loaders: {"train"/"val": loader or None}.
-    returns {key: bit_generator.state} for the loaders with an ``rng`` Generator.
+    returns {path: bit_generator.state}; "train" is the train loader's own shuffling Generator.
     """
     return {
-        key: loader.rng.bit_generator.state
+        path: rng.bit_generator.state
         for key, loader in loaders.items()
-        if isinstance(getattr(loader, "rng", None), np.random.Generator)
+        for path, rng in _generators(loader, key).items()
     }
 
 
 def restore_loader_rngs(state: TrainingState, loaders: Mapping[str, Any]) -> None:
-    """Put the loader Generator states recorded in state back into the matching loaders.
+    """Put the Generator states recorded in state back into the loaders' matching Generators.
 
     state: the loaded checkpoint; loaders: {"train"/"val": loader or None}.
     """
-    for key, rng_state in state.loader_rng_states.items():
-        rng = getattr(loaders.get(key), "rng", None)
-        if isinstance(rng, np.random.Generator):
-            rng.bit_generator.state = rng_state
+    generators = {
+        path: rng
+        for key, loader in loaders.items()
+        for path, rng in _generators(loader, key).items()
+    }
+    for path, rng_state in state.loader_rng_states.items():
+        if path in generators:
+            generators[path].bit_generator.state = rng_state

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from tinyvision.config import TrainConfig
+from tinyvision.errors import DataError
 from tinyvision.registry import ModelSpec
 
 __all__ = ["CLASSIFICATION", "Prepared", "load_dataset", "num_classes"]
@@ -160,6 +161,26 @@ def _fit_preprocessing(config: TrainConfig, spec: ModelSpec, X: np.ndarray) -> d
     return state
 
 
+def _check_saved_preprocessing(
+    config: TrainConfig, spec: ModelSpec, prep: Mapping[str, np.ndarray], X: np.ndarray
+) -> None:
+    """Raise DataError unless prep holds exactly the statistics this model's inputs need."""
+    if spec.inputs == "raw":
+        expected: dict[str, tuple[int, ...]] = {}
+    elif spec.inputs == "images":
+        shape = (1, X.shape[1], 1, 1)
+        expected = {"mean": shape, "std": shape}
+    else:
+        expected = {"mean": X.shape[1:], **({"std": X.shape[1:]} if config.features else {})}
+    got = {name: np.shape(value) for name, value in prep.items()}
+    if got != expected:
+        raise DataError(
+            f"model.npz holds the preprocessing statistics {got} (as prep/<name>), but a "
+            f"{config.model} run on {config.dataset} needs {expected}; the run folder was "
+            "altered or comes from another run"
+        )
+
+
 def _apply_preprocessing(spec: ModelSpec, X: np.ndarray, prep: Mapping[str, np.ndarray]):
     """Centre (and standardise) X; append the bias column for the models that use one."""
     if "mean" in prep:
@@ -256,6 +277,8 @@ class ClassificationTask:
         inputs = {s: _model_inputs(config, spec, data[f"X_{s}"], verbose) for s in splits}
         if prep is None:
             prep = _fit_preprocessing(config, spec, inputs["train"])
+        else:
+            _check_saved_preprocessing(config, spec, prep, next(iter(inputs.values())))
         X = {s: _apply_preprocessing(spec, m, prep) for s, m in inputs.items()}
         return Prepared(data=data, prep=dict(prep), X=X)
 

@@ -15,6 +15,7 @@ Nothing here knows a model by name: each model's registration (tinyvision.regist
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,8 +25,18 @@ from tinyvision import registry, runs
 from tinyvision.config import RunConfig, config_from_json, resolve_config
 from tinyvision.errors import DataError
 from tinyvision.registry import ModelSpec
+from tinyvision.solver import TrainingDivergedError
 
-__all__ = ["LoadedRun", "RunResult", "evaluate_run", "fit", "load_run", "train_run", "write_run"]
+__all__ = [
+    "LoadedRun",
+    "RunResult",
+    "evaluate_run",
+    "fit",
+    "load_run",
+    "resume_run",
+    "train_run",
+    "write_run",
+]
 
 
 @dataclass
@@ -58,14 +69,19 @@ def fit(
     """Train model on prepared data: the model's own fit, or its task's Solver.
 
     run_dir receives the Solver's checkpoints (None: none); resume continues from a
-    checkpoint.npz. Returns the training history.
+    checkpoint.npz. Returns the training history. A TrainingDivergedError carries the history
+    up to the divergence as its `history` attribute.
     """
     if spec.fit is not None:
         return spec.fit(model, config, prepared, run_dir, verbose, resume)
     solver = spec.task.solver(
         model, config, prepared, verbose=verbose, out_dir=run_dir, resume=resume
     )
-    solver.train()
+    try:
+        solver.train()
+    except TrainingDivergedError as error:
+        error.history = solver.history()
+        raise
     return solver.history()
 
 
@@ -75,11 +91,12 @@ def _history_metrics(history: dict[str, Any]) -> dict[str, Any]:
         return {}
     per_epoch = history["iterations_per_epoch"]
     last_epoch = history["loss_history"][-per_epoch:]
+    finite = [v for v in last_epoch if math.isfinite(v)]
     return {
         "epochs_run": history["epoch"],
         "stopped_early": history["stopped_early"],
         "best_val_metric": history["best_val_acc"],
-        "train_loss": float(sum(last_epoch) / len(last_epoch)) if last_epoch else None,
+        "train_loss": sum(finite) / len(finite) if finite else None,
     }
 
 
@@ -91,12 +108,15 @@ def write_run(
     history: dict[str, Any],
     run_dir: Path,
     started: tuple[float, float],
+    status: str = "completed",
 ) -> RunResult:
     """Score the trained model and write metrics, history, model.npz and plots.
 
     started: (time.perf_counter(), time.process_time()) when the run began
+    status: "completed", or "diverged" for a run stopped by a non-finite loss (the model then
+        holds the last good parameters, which are scored and saved)
     """
-    metrics: dict[str, Any] = {"model": config.model, "dataset": config.dataset}
+    metrics: dict[str, Any] = {"model": config.model, "dataset": config.dataset, "status": status}
     metrics.update(spec.task.score(model, config, prepared, spec))
     metrics.update(_history_metrics(history))
     metrics["seconds"] = round(time.perf_counter() - started[0], 3)
@@ -115,26 +135,80 @@ def write_run(
     return RunResult(run_dir=run_dir, metrics=metrics)
 
 
-def train_run(
-    config: RunConfig, verbose: bool = True, resume: str | Path | None = None
+def _fit_and_write(
+    spec: ModelSpec,
+    config: RunConfig,
+    prepared: Any,
+    run_dir: Path,
+    verbose: bool,
+    started: tuple[float, float],
+    resume: Path | None = None,
 ) -> RunResult:
+    """Build, fit and write; a diverged run still writes its folder, then the error goes on."""
+    model = spec.build(config, prepared)
+    try:
+        history = fit(spec, model, config, prepared, run_dir, verbose, resume)
+    except TrainingDivergedError as error:
+        history = getattr(error, "history", {})
+        write_run(spec, model, config, prepared, history, run_dir, started, "diverged")
+        raise
+    return write_run(spec, model, config, prepared, history, run_dir, started)
+
+
+def train_run(config: RunConfig, verbose: bool = True, overwrite: bool = False) -> RunResult:
     """Train config's model on config's data set and write a complete run folder.
 
     config: the run's settings (None fields take the tuned defaults)
     verbose: progress bars and per-epoch messages
-    resume: a checkpoint.npz of an interrupted run with the same config to continue from
+    overwrite: empty config.out first if it holds a run (otherwise that is an error)
+    raises TrainingDivergedError after writing the folder (status "diverged") when the loss
+        became non-finite
     """
     started = (time.perf_counter(), time.process_time())
     config = resolve_config(config)
     spec = registry.get(config.model)
     prepared = spec.task.prepare(config, spec, verbose)
-    run_dir = runs.new_run_dir(
-        config.out, f"{spec.task.folder_prefix}{config.model}-{config.dataset}"
-    )
-    runs.write_json(run_dir / "config.json", config.to_dict())
-    model = spec.build(config, prepared)
-    history = fit(spec, model, config, prepared, run_dir, verbose, resume)
-    return write_run(spec, model, config, prepared, history, run_dir, started)
+    name = f"{spec.task.folder_prefix}{config.model}-{config.dataset}"
+    with runs.claim_run_dir(config.out, name, overwrite=overwrite) as run_dir:
+        runs.write_json(run_dir / "config.json", config.to_dict())
+        return _fit_and_write(spec, config, prepared, run_dir, verbose, started)
+
+
+def resume_run(run_dir: str | Path, verbose: bool = True) -> RunResult:
+    """Continue a stopped run (killed, interrupted) from its last checkpoint to the end.
+
+    The settings come from run_dir/config.json; the result is the run an uninterrupted
+    training would have written (the same final parameters, bit for bit).
+    raises ValueError when the folder holds no run to continue
+    """
+    started = (time.perf_counter(), time.process_time())
+    run_dir = Path(run_dir)
+    config = _read_config(run_dir)
+    spec = registry.get(config.model)
+    if spec.fit is not None:
+        raise ValueError(
+            f"--model {config.model} trains in one go and writes no checkpoints: train it "
+            f"again with --out {run_dir} --overwrite"
+        )
+    if (run_dir / "metrics.json").is_file():
+        raise ValueError(f"{run_dir} holds a finished run; there is nothing to resume")
+    checkpoint = run_dir / "checkpoint.npz"
+    if not checkpoint.is_file():
+        raise ValueError(
+            f"{run_dir} has no checkpoint.npz yet (the run stopped in its first epoch): train "
+            f"it again with --out {run_dir} --overwrite"
+        )
+    prepared = spec.task.prepare(config, spec, verbose)
+    with runs.claim_run_dir(run_dir, run_dir.name, resume=True):
+        return _fit_and_write(spec, config, prepared, run_dir, verbose, started, checkpoint)
+
+
+def _read_config(run_dir: Path) -> RunConfig:
+    """The resolved config of a run folder (older versions converted)."""
+    if not (run_dir / "config.json").is_file():
+        raise DataError(f"{run_dir} is not a run folder: it has no config.json")
+    path = run_dir / "config.json"
+    return resolve_config(config_from_json(runs.load_json(path), str(path)))
 
 
 def load_run(
@@ -146,11 +220,7 @@ def load_run(
     this or an earlier version of tinyvision
     """
     run_dir = Path(run_dir)
-    if not (run_dir / "config.json").is_file():
-        raise DataError(f"{run_dir} is not a run folder: it has no config.json")
-    config = resolve_config(
-        config_from_json(runs.load_json(run_dir / "config.json"), str(run_dir / "config.json"))
-    )
+    config = _read_config(run_dir)
     spec = registry.get(config.model)
     arrays = runs.load_arrays(run_dir / "model.npz")
     state = {k.removeprefix("model/"): v for k, v in arrays.items() if k.startswith("model/")}

@@ -14,9 +14,11 @@ Every file is written atomically (tinyvision.files), so a crash never leaves hal
 
 from __future__ import annotations
 
+import contextlib
 import os
+import shutil
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +27,7 @@ import numpy as np
 from tinyvision.files import load_arrays, load_json, save_arrays, write_json
 
 __all__ = [
+    "claim_run_dir",
     "load_arrays",
     "load_json",
     "new_run_dir",
@@ -48,6 +51,101 @@ def new_run_dir(out: str | os.PathLike | None, name: str, root: str | os.PathLik
             path = Path(root) / f"{name}-{stamp}-{suffix}"
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+LOCK_NAME = ".lock"
+# Files that make a folder a tinyvision run folder (written by train, tune, caption, experiment).
+RUN_MARKERS = ("config.json", "metrics.json", "results.json", "model.npz", "checkpoint.npz")
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _acquire_lock(folder: Path) -> Path:
+    """Create folder/.lock holding our pid, atomically; a lock of a dead process is taken over."""
+    lock = folder / LOCK_NAME
+    for _ in range(2):
+        try:
+            descriptor = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+        except FileExistsError:
+            text = lock.read_text().strip() if lock.exists() else ""
+            owner = int(text) if text.isdigit() else None
+            if owner is not None and _process_alive(owner):
+                raise ValueError(
+                    f"another run (process {owner}) is writing into {folder}; wait for it to "
+                    "finish or choose another --out"
+                ) from None
+            lock.unlink(missing_ok=True)
+            continue
+        with os.fdopen(descriptor, "w") as handle:
+            handle.write(str(os.getpid()))
+        return lock
+    raise ValueError(f"could not lock {folder}: another run keeps claiming it; try again")
+
+
+def _empty(folder: Path) -> None:
+    """Remove everything in folder but its lock."""
+    for entry in folder.iterdir():
+        if entry.name == LOCK_NAME:
+            continue
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry)
+        else:
+            entry.unlink()
+
+
+@contextlib.contextmanager
+def claim_run_dir(
+    out: str | os.PathLike | None,
+    name: str,
+    *,
+    overwrite: bool = False,
+    resume: bool = False,
+    root: str | os.PathLike = "runs",
+) -> Iterator[Path]:
+    """The run folder, locked against other runs for as long as the block runs.
+
+    out: the folder (None: a new runs/<name>-<timestamp>); an empty string is an error
+    overwrite: empty a folder that holds a finished or stopped run first (no stale files of
+        another model are left); a non-empty folder that is not a run folder is never emptied
+    resume: continue the run in the folder (its files are kept)
+    raises ValueError when another live run holds the folder, or the folder holds a run and
+        neither overwrite nor resume is set
+    """
+    if out is not None and not str(out).strip():
+        raise ValueError("--out must name a folder, got an empty string")
+    if out is not None and Path(out).exists() and not Path(out).is_dir():
+        raise ValueError(f"--out {out} is a file, not a folder; choose a folder")
+    folder = new_run_dir(out, name, root)
+    lock = _acquire_lock(folder)
+    try:
+        existing = sorted(p.name for p in folder.iterdir() if p.name != LOCK_NAME)
+        is_run = any(marker in existing for marker in RUN_MARKERS)
+        if existing and not resume:
+            if not is_run:
+                raise ValueError(
+                    f"{folder} is not empty ({', '.join(existing[:5])}) and is not a run "
+                    "folder; choose another --out"
+                )
+            if not overwrite:
+                hint = (
+                    f", or --resume {folder} to continue it" if "checkpoint.npz" in existing else ""
+                )
+                raise ValueError(
+                    f"{folder} already holds a run; pass --overwrite to empty it and train "
+                    f"again{hint}"
+                )
+            _empty(folder)
+        yield folder
+    finally:
+        lock.unlink(missing_ok=True)
 
 
 def plot_history(history: Mapping[str, Any], out_dir: str | os.PathLike) -> list[Path]:

@@ -144,7 +144,19 @@ def tune_run(
     config = resolve_config(config)
     spec = registry.get(config.model)
     prepared = spec.task.prepare(config, spec, verbose)
-    run_dir = runs.new_run_dir(config.out, f"tune-{config.model}-{config.dataset}")
+    with runs.claim_run_dir(config.out, f"tune-{config.model}-{config.dataset}") as run_dir:
+        return _search_and_write(spec, prepared, config, run_dir, options, verbose, started)
+
+
+def _search_and_write(
+    spec: registry.ModelSpec,
+    prepared: Prepared,
+    config: TrainConfig,
+    run_dir: Path,
+    options: SearchOptions,
+    verbose: bool,
+    started: tuple[float, float],
+) -> tuple[RunResult, dict[str, Any]]:
     if spec.tune is not None:
         best, record = spec.tune(prepared, config, run_dir, options)
         model = spec.build(best, prepared)

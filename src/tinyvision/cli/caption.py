@@ -7,9 +7,9 @@ import argparse
 from threadpoolctl import threadpool_limits
 
 from tinyvision.captioning import sample_run
-from tinyvision.cli.options import add_config_options, config_from_args
+from tinyvision.cli.options import add_config_options
+from tinyvision.cli.run_options import add_run_options, run_from_args
 from tinyvision.config import CaptionConfig
-from tinyvision.pipeline import train_run
 
 __all__ = ["register"]
 
@@ -37,6 +37,7 @@ def _register_train(commands: argparse._SubParsersAction) -> None:
         "(test exact match and BLEU-4), history.json, model.npz and loss.png.",
     )
     add_config_options(parser, CaptionConfig)
+    add_run_options(parser)
     parser.set_defaults(handler=run_train)
 
 
@@ -55,14 +56,13 @@ def _register_sample(commands: argparse._SubParsersAction) -> None:
 
 
 def run_train(args: argparse.Namespace) -> int:
-    config = config_from_args(args, CaptionConfig)
     # The digit-strips models multiply small matrices, where BLAS threads only add overhead.
     threads = getattr(args, "threads", None)
     if threads is None and args.dataset == "digit-strips":
         threads = 1
     try:
         with threadpool_limits(limits=threads):
-            result = train_run(config, verbose=not args.quiet)
+            result = run_from_args(args, CaptionConfig)
     except ImportError as err:
         raise RuntimeError(str(err)) from err
     m = result.metrics

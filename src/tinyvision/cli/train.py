@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 
 from tinyvision import registry
-from tinyvision.cli.options import add_config_options, config_from_args
+from tinyvision.cli.options import add_config_options
+from tinyvision.cli.run_options import add_run_options, run_from_args
 from tinyvision.config import TrainConfig
-from tinyvision.pipeline import train_run
 
 
 def _models_epilog() -> str:
@@ -28,11 +28,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     add_config_options(parser, TrainConfig)
+    add_run_options(parser)
     parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    result = train_run(config_from_args(args, TrainConfig), verbose=not args.quiet)
+    result = run_from_args(args, TrainConfig)
     m = result.metrics
     print(f"model {m['model']} on {m['dataset']} ({m['num_train']} training examples)")
     print(f"  train accuracy  {m['train_acc']:.4f}")

@@ -273,23 +273,23 @@ def run_experiment(
     settings = experiment_settings(name, dataset, num_training, epochs, overrides)
     start = time.perf_counter()
     data = load_experiment_data(dataset, settings["num_training"], data_dir)
-    run_dir = runs.new_run_dir(out, f"experiment-{name}-{dataset}")
-    output = EXPERIMENTS[name].function(data, run_dir, settings, seed)
-    seconds = round(time.perf_counter() - start, 3)
-    runs.write_run_folder(
-        run_dir,
-        config={"experiment": name, "dataset": dataset, "seed": seed, **settings},
-        metrics={
-            "experiment": name,
-            "dataset": dataset,
-            "seed": seed,
-            "settings": settings,
-            "seconds": seconds,
-            "rows": output.rows,
-            "results": output.results,
-        },
-        metrics_name="results.json",
-    )
+    with runs.claim_run_dir(out, f"experiment-{name}-{dataset}") as run_dir:
+        output = EXPERIMENTS[name].function(data, run_dir, settings, seed)
+        seconds = round(time.perf_counter() - start, 3)
+        runs.write_run_folder(
+            run_dir,
+            config={"experiment": name, "dataset": dataset, "seed": seed, **settings},
+            metrics={
+                "experiment": name,
+                "dataset": dataset,
+                "seed": seed,
+                "settings": settings,
+                "seconds": seconds,
+                "rows": output.rows,
+                "results": output.results,
+            },
+            metrics_name="results.json",
+        )
     return ExperimentResult(
         name=name,
         dataset=dataset,
