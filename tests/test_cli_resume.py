@@ -1,0 +1,88 @@
+"""`tinyvision train --resume RUN` after a SIGKILL mid-epoch reaches the parameters of an
+uninterrupted run, bit for bit, including augmentation's random crops and flips."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tinyvision.checkpoint import load_checkpoint
+from tinyvision.cli import main
+from tinyvision.files import load_arrays
+
+RUNS = {
+    "fc": ["--model", "fc", "--epochs", "6", "--batch-size", "10", "--augment"],
+    "convnet": [
+        "--model", "convnet", "--epochs", "4", "--batch-size", "25", "--augment",
+        "--channels", "8,16", "--dropout", "0.2",
+    ],
+}  # fmt: skip
+
+
+def _kill_mid_run(args: list[str], out: Path) -> None:
+    """Start `tinyvision train` in a child process and SIGKILL it after its first checkpoint."""
+    child = subprocess.Popen(
+        [sys.executable, "-m", "tinyvision", "-q", "train", *args, "--out", str(out)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while not (out / "checkpoint.npz").exists():
+            assert child.poll() is None, child.stderr.read().decode()
+            assert time.monotonic() < deadline, "no checkpoint after 120 s"
+            time.sleep(0.01)
+        time.sleep(0.05)
+        assert child.poll() is None, "the run finished before it could be killed"
+        os.kill(child.pid, signal.SIGKILL)
+    finally:
+        if child.poll() is None:
+            child.kill()
+        child.wait()
+        child.stderr.close()
+    assert child.returncode == -signal.SIGKILL
+
+
+@pytest.mark.parametrize("name", RUNS)
+def test_resume_after_sigkill_matches_an_uninterrupted_run(name, tmp_path, capsys):
+    args, killed = RUNS[name], tmp_path / "killed"
+    _kill_mid_run(args, killed)
+    stopped_at = load_checkpoint(killed / "checkpoint.npz").epoch
+    assert not (killed / "metrics.json").exists()
+    assert main(["-q", "train", "--resume", str(killed)]) == 0
+    reference = tmp_path / "reference"
+    assert main(["-q", "train", *args, "--out", str(reference)]) == 0
+    ours, theirs = load_arrays(killed / "model.npz"), load_arrays(reference / "model.npz")
+    assert ours.keys() == theirs.keys()
+    for key in ours:
+        np.testing.assert_array_equal(ours[key], theirs[key], err_msg=key)
+    history = json.loads((killed / "history.json").read_text())
+    assert history["loss_history"] == json.loads((reference / "history.json").read_text())[
+        "loss_history"
+    ]
+    assert 1 <= stopped_at < history["epoch"]
+    assert not (killed / ".lock").exists()
+
+
+def test_resume_refuses_what_it_cannot_continue(tmp_path, capsys):
+    finished = tmp_path / "finished"
+    assert main(["-q", "train", "--model", "fc", "--epochs", "1", "--out", str(finished)]) == 0
+    assert main(["-q", "train", "--resume", str(finished)]) == 2
+    assert "holds a finished run" in capsys.readouterr().err
+    assert main(["-q", "train", "--resume", str(finished), "--epochs", "3"]) == 2
+    assert "leave out --epochs" in capsys.readouterr().err
+    linear = tmp_path / "linear"
+    assert main(["-q", "train", "--out", str(linear)]) == 0
+    (linear / "metrics.json").unlink()
+    assert main(["-q", "train", "--resume", str(linear)]) == 2
+    assert "trains in one go" in capsys.readouterr().err
+    assert main(["-q", "train", "--resume", str(tmp_path / "nothing")]) == 2
+    assert "is not a run folder" in capsys.readouterr().err
