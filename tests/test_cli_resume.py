@@ -65,9 +65,10 @@ def test_resume_after_sigkill_matches_an_uninterrupted_run(name, tmp_path, capsy
     for key in ours:
         np.testing.assert_array_equal(ours[key], theirs[key], err_msg=key)
     history = json.loads((killed / "history.json").read_text())
-    assert history["loss_history"] == json.loads((reference / "history.json").read_text())[
-        "loss_history"
-    ]
+    assert (
+        history["loss_history"]
+        == json.loads((reference / "history.json").read_text())["loss_history"]
+    )
     assert 1 <= stopped_at < history["epoch"]
     assert not (killed / ".lock").exists()
 

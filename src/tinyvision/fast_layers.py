@@ -1,9 +1,9 @@
 """The course's fast convolution and pooling layers (CS231n `fast_layers`), under its names.
 
 The implementations live in `tinyvision.layers.conv` and `tinyvision.layers.pooling`. The
-course had several fast variants (im2col, stride tricks, reshape); here every conv name is the
-same im2col + single-GEMM implementation, so any forward's cache works with any conv backward,
-and every max-pool backward name accepts the cache of every fast max-pool forward.
+course had several fast variants (im2col, stride tricks, reshape); here each course name is an
+alias of one implementation: every conv name is the im2col + single-GEMM pair, every max-pool
+name the separable max pool. Any forward's cache therefore works with any backward of its kind.
 """
 
 from tinyvision.layers.conv import conv_backward_fast, conv_forward_fast
@@ -13,6 +13,8 @@ from tinyvision.layers.pooling import (
     global_avg_pool_backward,
     global_avg_pool_forward,
     max_pool_backward_fast,
+    max_pool_backward_im2col,
+    max_pool_backward_reshape,
     max_pool_forward_fast,
     max_pool_forward_im2col,
     max_pool_forward_reshape,
@@ -41,5 +43,3 @@ conv_forward_im2col = conv_forward_fast
 conv_backward_im2col = conv_backward_fast
 conv_forward_strides = conv_forward_fast
 conv_backward_strides = conv_backward_fast
-max_pool_backward_reshape = max_pool_backward_fast
-max_pool_backward_im2col = max_pool_backward_fast

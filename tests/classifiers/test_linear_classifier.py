@@ -4,6 +4,7 @@ import logging
 
 import numpy as np
 import pytest
+from assertions import assert_close
 
 from tinyvision.classifiers.linear_classifier import (
     LinearClassifier,
@@ -11,8 +12,9 @@ from tinyvision.classifiers.linear_classifier import (
     Softmax,
     preprocess_for_linear,
 )
-from tinyvision.classifiers.linear_svm import svm_loss_vectorized
-from tinyvision.classifiers.softmax import softmax_loss_vectorized
+from tinyvision.classifiers.linear_svm import svm_loss_naive, svm_loss_vectorized
+from tinyvision.classifiers.softmax import softmax_loss_naive
+from tinyvision.gradient_check import eval_numerical_gradient
 
 
 def blobs(seed, per_class=40, num_classes=3, dim=2, spread=0.3):
@@ -100,16 +102,24 @@ def test_lr_decay_scales_the_step_once_per_epoch():
 
 
 @pytest.mark.parametrize(
-    ("cls", "loss_fn"), [(LinearSVM, svm_loss_vectorized), (Softmax, softmax_loss_vectorized)]
+    ("cls", "naive_loss", "loss_at_zero"),
+    [(LinearSVM, svm_loss_naive, 2.0), (Softmax, softmax_loss_naive, np.log(3))],
 )
-def test_loss_method_is_the_vectorized_loss(cls, loss_fn):
-    X, y = blobs(8)
+def test_loss_method_is_the_loss_of_the_current_weights(cls, naive_loss, loss_at_zero):
+    X, y = blobs(8)  # 3 classes
     model = cls(seed=0)
     model.train(X, y, num_iters=1)
     loss, grad = model.loss(X, y, 0.3)
-    expected_loss, expected_grad = loss_fn(model.W, X, y, 0.3)
-    assert loss == expected_loss
-    np.testing.assert_array_equal(grad, expected_grad)
+    # Oracles independent of the vectorised code: the loop version, and a numerical gradient
+    # of the method itself with respect to the model's W (tiny weights keep every SVM margin
+    # near 1, far from the hinge).
+    expected_loss, _ = naive_loss(model.W, X, y, 0.3)
+    assert loss == pytest.approx(expected_loss, rel=1e-12)
+    numerical = eval_numerical_gradient(lambda _: model.loss(X, y, 0.3)[0], model.W, verbose=False)
+    assert_close(grad, numerical, rtol=1e-7, atol=1e-10, name="dW")
+    # Zero weights: every SVM margin is exactly 1, every softmax probability 1/3.
+    model.W = np.zeros_like(model.W)
+    assert model.loss(X, y, 0.3)[0] == pytest.approx(loss_at_zero, rel=1e-12)
 
 
 def test_float32_training_keeps_float32_weights():

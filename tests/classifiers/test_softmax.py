@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 from hypothesis import given, settings
-from hypothesis import strategies as st
+from strategies import linear_problems
 
 from tinyvision.classifiers.softmax import softmax_loss_naive, softmax_loss_vectorized
 from tinyvision.gradient_check import eval_numerical_gradient, grad_check_sparse, rel_error
@@ -93,14 +93,9 @@ def test_float32_inputs_give_float32_gradient(loss_fn):
 
 
 @settings(max_examples=30, deadline=None)
-@given(
-    num_train=st.integers(1, 12),
-    dim=st.integers(1, 9),
-    num_classes=st.integers(2, 6),
-    reg=st.floats(0.0, 5.0),
-    seed=st.integers(0, 2**16),
-)
-def test_naive_and_vectorized_agree_on_any_shape(num_train, dim, num_classes, reg, seed):
+@given(linear_problems())
+def test_naive_and_vectorized_agree_on_any_shape(problem):
+    num_train, dim, num_classes, reg, seed = problem
     W, X, y = make_problem(seed, num_train=num_train, dim=dim, num_classes=num_classes)
     loss_naive, grad_naive = softmax_loss_naive(W, X, y, reg)
     loss_vec, grad_vec = softmax_loss_vectorized(W, X, y, reg)

@@ -7,9 +7,12 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+from assertions import assert_close
+from hypothesis import given, settings
 from scipy.special import expit
+from strategies import float_arrays, seeds, small_shapes
 
-from tinyvision.gradient_check import eval_numerical_gradient_array, rel_error
+from tinyvision.gradient_check import eval_numerical_gradient_array
 from tinyvision.layers import (
     bce_with_logits_loss,
     elu_backward,
@@ -27,7 +30,8 @@ from tinyvision.layers import (
     tanh_forward,
 )
 
-GRAD_TOL = 1e-7
+# Centred differences (h = 1e-5) of these smooth pieces on O(1) inputs: error ~1e-10.
+GRAD_RTOL, GRAD_ATOL = 1e-7, 1e-9
 # Against torch: relative 1e-10, plus an absolute floor of 1e-14. The floor is needed because
 # torch evaluates GELU as 0.5 x (1 + erf(x / sqrt 2)) and tanh' as 1 - tanh^2, which cancel
 # catastrophically in the tails: there both sides agree to ~1e-16 absolutely but not relatively.
@@ -70,7 +74,7 @@ def test_backward_matches_numerical_gradient(name):
     _, cache = forward(x)
     dx = backward(dout, cache)
     dx_num = eval_numerical_gradient_array(lambda _: forward(x)[0], x, dout)
-    assert rel_error(dx, dx_num) < GRAD_TOL
+    assert_close(dx, dx_num, rtol=GRAD_RTOL, atol=GRAD_ATOL, name=f"{name} dx")
 
 
 @pytest.mark.parametrize("name", sorted(ACTIVATIONS))
@@ -85,8 +89,8 @@ def test_matches_torch_forward_and_backward(name):
     xt = torch.tensor(x, requires_grad=True)
     out_t = reference(xt)
     out_t.backward(torch.tensor(dout))
-    np.testing.assert_allclose(out, out_t.detach().numpy(), rtol=TORCH_RTOL, atol=TORCH_ATOL)
-    np.testing.assert_allclose(dx, xt.grad.numpy(), rtol=TORCH_RTOL, atol=TORCH_ATOL)
+    assert_close(out, out_t.detach().numpy(), rtol=TORCH_RTOL, atol=TORCH_ATOL, name=f"{name}")
+    assert_close(dx, xt.grad.numpy(), rtol=TORCH_RTOL, atol=TORCH_ATOL, name=f"{name} dx")
 
 
 @pytest.mark.parametrize("name", sorted(ACTIVATIONS))
@@ -170,8 +174,8 @@ def test_gelu_matches_torch_in_the_tails():
     F.gelu(xt).sum().backward()
     out, cache = gelu_forward(x)
     dx = gelu_backward(np.ones_like(x), cache)
-    np.testing.assert_allclose(out, F.gelu(xt).detach().numpy(), rtol=TORCH_RTOL, atol=TORCH_ATOL)
-    np.testing.assert_allclose(dx, xt.grad.numpy(), rtol=TORCH_RTOL, atol=TORCH_ATOL)
+    assert_close(out, F.gelu(xt).detach().numpy(), rtol=TORCH_RTOL, atol=TORCH_ATOL, name="gelu")
+    assert_close(dx, xt.grad.numpy(), rtol=TORCH_RTOL, atol=TORCH_ATOL, name="gelu dx")
 
 
 def test_gelu_gradient_matches_closed_form_in_the_tails():
@@ -198,3 +202,51 @@ def test_leaky_relu_default_slope_is_one_hundredth():
 def test_elu_default_alpha_saturates_at_minus_one():
     out, _ = elu_forward(np.array([-1000.0, 2.0]))
     assert np.array_equal(out, [-1.0, 2.0])
+
+
+# ---------------------------------------------------------------- properties, any shape
+
+# Scalar float64 definitions written from the formulas with the math module, independent of
+# the layers' vectorised (and overflow-guarded) NumPy code.
+REFERENCES = {
+    "relu": lambda v: max(v, 0.0),
+    "leaky_relu": lambda v: v if v > 0 else 0.1 * v,
+    "sigmoid": lambda v: 1 / (1 + math.exp(-v)),
+    "tanh": math.tanh,
+    "elu": lambda v: v if v > 0 else 1.5 * math.expm1(v),
+    "gelu": lambda v: 0.5 * v * math.erfc(-v / math.sqrt(2)),
+    "gelu_tanh": lambda v: (
+        0.5 * v * (1 + math.tanh(math.sqrt(2 / math.pi) * (v + 0.044715 * v**3)))
+    ),
+}
+# float64: a few roundings, plus an absolute floor for the tails where the values (and torch's
+# and our formulas) vanish. float32: its 6e-8 epsilon, and the cancellation in 1 + tanh(...)
+# of the tanh GELU, about |x| * 6e-8 absolute.
+FORWARD_TOL = {np.dtype(np.float64): (1e-12, 1e-14), np.dtype(np.float32): (1e-5, 1e-6)}
+
+
+@pytest.mark.parametrize("name", sorted(ACTIVATIONS))
+@settings(max_examples=20, deadline=None)
+@given(x=float_arrays(bound=50.0))
+def test_forward_matches_a_float64_reference_on_any_shape(name, x):
+    forward, _, _ = ACTIVATIONS[name]
+    out, _ = forward(x)
+    assert out.shape == x.shape and out.dtype == x.dtype
+    expected = np.vectorize(REFERENCES[name], otypes=[np.float64])(x.astype(np.float64))
+    rtol, atol = FORWARD_TOL[x.dtype]
+    assert_close(out, expected, rtol=rtol, atol=atol, name=f"{name} of {x.dtype}")
+
+
+@pytest.mark.parametrize("name", sorted(ACTIVATIONS))
+@settings(max_examples=15, deadline=None)
+@given(shape=small_shapes(max_dims=3), seed=seeds)
+def test_backward_matches_numerical_gradient_on_any_shape(name, shape, seed):
+    forward, backward, _ = ACTIVATIONS[name]
+    rng = np.random.default_rng(seed)
+    # Up to |x| ~ 12, where the saturating functions' slopes are ~1e-6 or smaller.
+    x = away_from_kinks(rng, shape) * 3
+    dout = rng.standard_normal(shape)
+    _, cache = forward(x)
+    dx = backward(dout, cache)
+    dx_num = eval_numerical_gradient_array(lambda _: forward(x)[0], x, dout)
+    assert_close(dx, dx_num, rtol=GRAD_RTOL, atol=GRAD_ATOL, name=f"{name} dx")

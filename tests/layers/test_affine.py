@@ -3,13 +3,15 @@
 import numpy as np
 import pytest
 import torch
+from assertions import assert_close
 
-from tinyvision.gradient_check import eval_numerical_gradient_array, rel_error
+from tinyvision.gradient_check import eval_numerical_gradient_array
 from tinyvision.layers import affine_backward, affine_forward
 
-# Affine is linear in each argument, so centred differences are exact up to rounding.
-GRAD_TOL = 1e-7
-TORCH_TOL = 1e-10
+# Affine is linear in each argument, so centred differences are exact up to rounding, about
+# 1e-11 absolute on these O(1) values.
+GRAD = {"rtol": 1e-7, "atol": 1e-10}
+TORCH = {"rtol": 1e-10, "atol": 1e-12}
 
 
 def make_inputs(rng, shape=(4, 2, 3), m=5, dtype=np.float64):
@@ -25,7 +27,7 @@ def test_forward_matches_flattened_matmul():
     out, _ = affine_forward(x, w, b)
     expected = np.einsum("nd,dm->nm", x.reshape(4, 6), w) + b
     assert out.shape == (4, 5)
-    assert rel_error(out, expected) < 1e-12
+    assert_close(out, expected, rtol=1e-12, atol=1e-14, name="out")
 
 
 def test_backward_matches_numerical_gradients():
@@ -39,9 +41,9 @@ def test_backward_matches_numerical_gradients():
     dw_num = eval_numerical_gradient_array(lambda _: affine_forward(x, w, b)[0], w, dout)
     db_num = eval_numerical_gradient_array(lambda _: affine_forward(x, w, b)[0], b, dout)
     assert dx.shape == x.shape
-    assert rel_error(dx, dx_num) < GRAD_TOL
-    assert rel_error(dw, dw_num) < GRAD_TOL
-    assert rel_error(db, db_num) < GRAD_TOL
+    assert_close(dx, dx_num, **GRAD, name="dx")
+    assert_close(dw, dw_num, **GRAD, name="dw")
+    assert_close(db, db_num, **GRAD, name="db")
 
 
 def test_matches_torch_forward_and_backward():
@@ -54,10 +56,10 @@ def test_matches_torch_forward_and_backward():
     xt, wt, bt = (torch.tensor(a, requires_grad=True) for a in (x, w, b))
     out_t = torch.nn.functional.linear(xt.reshape(6, -1), wt.T, bt)
     out_t.backward(torch.tensor(dout))
-    assert rel_error(out, out_t.detach().numpy()) < TORCH_TOL
-    assert rel_error(dx, xt.grad.numpy()) < TORCH_TOL
-    assert rel_error(dw, wt.grad.numpy()) < TORCH_TOL
-    assert rel_error(db, bt.grad.numpy()) < TORCH_TOL
+    assert_close(out, out_t.detach().numpy(), **TORCH, name="out")
+    assert_close(dx, xt.grad.numpy(), **TORCH, name="dx")
+    assert_close(dw, wt.grad.numpy(), **TORCH, name="dw")
+    assert_close(db, bt.grad.numpy(), **TORCH, name="db")
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])

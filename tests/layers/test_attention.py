@@ -1,15 +1,18 @@
 """Tests for tinyvision.layers.attention: softmax, multi-head attention, the feed-forward block
-and positional encodings, against numerical gradients (float64, rel_error < 1e-7 unless stated)
-and against PyTorch (forward and autograd backward, rel_error < 1e-10)."""
+and positional encodings, against numerical gradients (float64: rtol 1e-7, atol 1e-10 unless
+stated) and against PyTorch (forward and autograd backward: rtol 1e-10, atol 1e-12)."""
 
 import math
 
 import numpy as np
 import pytest
 import torch
+from assertions import assert_close
+from hypothesis import given, settings
+from strategies import attention_cases, attention_mask
 from threadpoolctl import threadpool_limits
 
-from tinyvision.gradient_check import eval_numerical_gradient_array, rel_error
+from tinyvision.gradient_check import eval_numerical_gradient_array
 from tinyvision.layers.attention import (
     feedforward_backward,
     feedforward_forward,
@@ -29,6 +32,8 @@ def single_threaded_blas():
 
 
 ATTENTION_NAMES = ("Wq", "bq", "Wk", "bk", "Wv", "bv", "Wp", "bp")
+GRAD = {"rtol": 1e-7, "atol": 1e-10}
+TORCH = {"rtol": 1e-10, "atol": 1e-12}
 
 
 def attention_inputs(rng, N=2, S=3, T=4, E=6):
@@ -50,9 +55,9 @@ def test_softmax_matches_definition_and_is_shift_stable():
     x = rng.standard_normal((3, 4, 5)) * 3
     out, _ = softmax_forward(x)
     expected = np.exp(x) / np.exp(x).sum(axis=-1, keepdims=True)
-    assert rel_error(out, expected) < 1e-12
+    assert_close(out, expected, rtol=1e-12, atol=1e-14, name="out")
     big, _ = softmax_forward(x + 1000.0)
-    assert rel_error(big, expected) < 1e-10
+    assert_close(big, expected, rtol=1e-10, atol=1e-12, name="softmax of x + 1000")
 
 
 def test_masked_softmax_zeroes_masked_entries_and_survives_fully_masked_rows():
@@ -62,11 +67,11 @@ def test_masked_softmax_zeroes_masked_entries_and_survives_fully_masked_rows():
     out, _ = softmax_forward(x, mask)
     assert np.all(np.isfinite(out))
     assert np.all(out[:, ~mask] == 0)
-    np.testing.assert_allclose(out[:, [0, 2]].sum(axis=-1), 1.0)
+    assert_close(out[:, [0, 2]].sum(axis=-1), 1.0, rtol=1e-12, name="row sums")
     # Masked entries behave like -inf scores: same as the softmax over the allowed ones.
     allowed = x[:, 0, [0, 2]]
     expected = np.exp(allowed) / np.exp(allowed).sum(axis=-1, keepdims=True)
-    assert rel_error(out[:, 0, [0, 2]], expected) < 1e-12
+    assert_close(out[:, 0, [0, 2]], expected, rtol=1e-12, atol=1e-14)
 
 
 @pytest.mark.parametrize("use_mask", [False, True])
@@ -78,7 +83,7 @@ def test_softmax_backward_matches_numerical_gradient(use_mask):
     _, cache = softmax_forward(x, mask)
     dx = softmax_backward(dout, cache)
     dx_num = eval_numerical_gradient_array(lambda _: softmax_forward(x, mask)[0], x, dout)
-    assert rel_error(dx, dx_num) < 1e-7
+    assert_close(dx, dx_num, **GRAD, name="dx")
 
 
 # --------------------------------------------------------------------- multi-head attention
@@ -124,10 +129,10 @@ def test_attention_backward_matches_numerical_gradients(mask_kind, dropout_p):
         assert grad.shape == numeric[name].shape, name
         if name == "bk":
             # A key bias shifts every score of a query by the same amount; softmax ignores it.
-            np.testing.assert_allclose(grad, 0, atol=1e-12)
-            np.testing.assert_allclose(numeric[name], 0, atol=1e-8)
+            assert_close(grad, 0.0, rtol=0, atol=1e-12, name=name)
+            assert_close(numeric[name], 0.0, rtol=0, atol=1e-8, name=f"numerical {name}")
         else:
-            assert rel_error(grad, numeric[name]) < 1e-7, name
+            assert_close(grad, numeric[name], **GRAD, name=name)
 
 
 def test_attention_dropout_is_seeded_and_off_in_test_mode():
@@ -144,7 +149,7 @@ def test_attention_dropout_is_seeded_and_off_in_test_mode():
     dropped = cache.dropped_probs
     kept = dropped != 0
     assert 0 < kept.mean() < 1
-    np.testing.assert_allclose(dropped[kept], 2 * plain_cache.probs_cache[kept])
+    assert_close(dropped[kept], 2 * plain_cache.probs_cache[kept], rtol=1e-15, name="kept")
 
 
 def test_attention_preserves_float32():
@@ -161,6 +166,29 @@ def test_attention_preserves_float32():
     assert all(g.dtype == np.float32 for g in grads[3].values())
 
 
+def torch_attention(params, num_heads):
+    """torch.nn.MultiheadAttention (float64, no dropout) holding our parameters."""
+    E = params["Wq"].shape[0]
+    mha = torch.nn.MultiheadAttention(
+        E, num_heads, dropout=0.0, batch_first=True, dtype=torch.float64
+    )
+    with torch.no_grad():
+        mha.in_proj_weight.copy_(
+            torch.from_numpy(np.concatenate([params["Wq"].T, params["Wk"].T, params["Wv"].T]))
+        )
+        mha.in_proj_bias.copy_(
+            torch.from_numpy(np.concatenate([params[n] for n in "bq bk bv".split()]))
+        )
+        mha.out_proj.weight.copy_(torch.from_numpy(params["Wp"].T))
+        mha.out_proj.bias.copy_(torch.from_numpy(params["bp"]))
+    return mha
+
+
+def torch_mask(mask):
+    """torch's boolean attn_mask marks the *forbidden* positions; ours marks the allowed ones."""
+    return None if mask is None else torch.from_numpy(np.asarray(mask) == 0)
+
+
 @pytest.mark.parametrize("use_mask", [False, True])
 def test_attention_matches_torch_multihead_attention(use_mask):
     rng = np.random.default_rng(6)
@@ -171,33 +199,22 @@ def test_attention_matches_torch_multihead_attention(use_mask):
     out, cache = multihead_attention_forward(query, key, value, params, H, mask)
     dquery, dkey, dvalue, grads = multihead_attention_backward(dout, cache)
 
-    mha = torch.nn.MultiheadAttention(E, H, dropout=0.0, batch_first=True, dtype=torch.float64)
-    with torch.no_grad():
-        mha.in_proj_weight.copy_(
-            torch.from_numpy(np.concatenate([params["Wq"].T, params["Wk"].T, params["Wv"].T]))
-        )
-        mha.in_proj_bias.copy_(
-            torch.from_numpy(np.concatenate([params[n] for n in "bq bk bv".split()]))
-        )
-        mha.out_proj.weight.copy_(torch.from_numpy(params["Wp"].T))
-        mha.out_proj.bias.copy_(torch.from_numpy(params["bp"]))
+    mha = torch_attention(params, H)
     tq, tk, tv = (torch.tensor(a, requires_grad=True) for a in (query, key, value))
-    # torch's boolean attn_mask marks the *forbidden* positions; ours marks the allowed ones.
-    torch_mask = None if mask is None else torch.from_numpy(mask == 0)
-    tout, _ = mha(tq, tk, tv, attn_mask=torch_mask, need_weights=False)
+    tout, _ = mha(tq, tk, tv, attn_mask=torch_mask(mask), need_weights=False)
     (tout * torch.from_numpy(dout)).sum().backward()
 
-    assert rel_error(out, tout.detach().numpy()) < 1e-10
-    assert rel_error(dquery, tq.grad.numpy()) < 1e-10
-    assert rel_error(dkey, tk.grad.numpy()) < 1e-10
-    assert rel_error(dvalue, tv.grad.numpy()) < 1e-10
+    assert_close(out, tout.detach().numpy(), **TORCH, name="out")
+    assert_close(dquery, tq.grad.numpy(), **TORCH, name="dquery")
+    assert_close(dkey, tk.grad.numpy(), **TORCH, name="dkey")
+    assert_close(dvalue, tv.grad.numpy(), **TORCH, name="dvalue")
     d_in_w = mha.in_proj_weight.grad.numpy()
     d_in_b = mha.in_proj_bias.grad.numpy()
     for i, (w, b) in enumerate((("Wq", "bq"), ("Wk", "bk"), ("Wv", "bv"))):
-        assert rel_error(grads[w], d_in_w[i * E : (i + 1) * E].T) < 1e-10, w
-        np.testing.assert_allclose(grads[b], d_in_b[i * E : (i + 1) * E], atol=1e-12)
-    assert rel_error(grads["Wp"], mha.out_proj.weight.grad.numpy().T) < 1e-10
-    assert rel_error(grads["bp"], mha.out_proj.bias.grad.numpy()) < 1e-10
+        assert_close(grads[w], d_in_w[i * E : (i + 1) * E].T, **TORCH, name=w)
+        assert_close(grads[b], d_in_b[i * E : (i + 1) * E], **TORCH, name=b)
+    assert_close(grads["Wp"], mha.out_proj.weight.grad.numpy().T, **TORCH, name="Wp")
+    assert_close(grads["bp"], mha.out_proj.bias.grad.numpy(), **TORCH, name="bp")
 
 
 def test_self_attention_gradient_is_the_sum_of_the_three_inputs():
@@ -210,7 +227,30 @@ def test_self_attention_gradient_is_the_sum_of_the_three_inputs():
     numeric = eval_numerical_gradient_array(
         lambda _: multihead_attention_forward(x, x, x, params, 3, mask)[0], x, dout
     )
-    assert rel_error(dq + dk + dv, numeric) < 1e-7
+    assert_close(dq + dk + dv, numeric, **GRAD, name="dq + dk + dv")
+
+
+@settings(max_examples=20, deadline=None)
+@given(attention_cases())
+def test_attention_matches_torch_and_numerical_gradients_on_random_shapes(case):
+    rng = np.random.default_rng(case.seed)
+    query, key, value, params = attention_inputs(rng, case.N, case.S, case.T, case.E)
+    mask = attention_mask(case.mask, case.S, case.T, rng)
+    kwargs = dict(num_heads=case.num_heads, attn_mask=mask)
+    out, cache = multihead_attention_forward(query, key, value, params, **kwargs)
+    mha = torch_attention(params, case.num_heads)
+    tensors = (torch.from_numpy(a) for a in (query, key, value))
+    expected, _ = mha(*tensors, attn_mask=torch_mask(mask), need_weights=False)
+    assert_close(out, expected.detach().numpy(), **TORCH, name="out")
+
+    dout = rng.standard_normal(out.shape)
+    dquery, dkey, dvalue, grads = multihead_attention_backward(dout, cache)
+    analytic = {"query": dquery, "key": dkey, "value": dvalue, **grads}
+    numeric = numerical_attention_grads(query, key, value, params, dout, **kwargs)
+    # Centred differences of O(1) smooth maps: ~1e-10 absolute. The key bias's gradient is 0
+    # (it shifts a query's scores equally), numerically ~1e-11: the atol covers it.
+    for name, grad in analytic.items():
+        assert_close(grad, numeric[name], rtol=1e-6, atol=1e-8, name=name)
 
 
 # ------------------------------------------------------------------------ feed-forward
@@ -236,10 +276,10 @@ def test_feedforward_backward_matches_numerical_gradients(dropout_p):
     dx, grads = feedforward_backward(dout, cache)
     expected = np.maximum(x @ params["W1"] + params["b1"], 0) @ params["W2"] + params["b2"]
     if dropout_p == 0:
-        assert rel_error(out, expected) < 1e-12
-    assert rel_error(dx, eval_numerical_gradient_array(f, x, dout)) < 1e-7
+        assert_close(out, expected, rtol=1e-12, atol=1e-14, name="out")
+    assert_close(dx, eval_numerical_gradient_array(f, x, dout), **GRAD, name="dx")
     for name, value in params.items():
-        assert rel_error(grads[name], eval_numerical_gradient_array(f, value, dout)) < 1e-7
+        assert_close(grads[name], eval_numerical_gradient_array(f, value, dout), **GRAD, name=name)
 
 
 # ------------------------------------------------------------------ positional encoding

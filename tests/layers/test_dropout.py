@@ -2,8 +2,12 @@
 
 import numpy as np
 import pytest
+from assertions import assert_close
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from strategies import dropout_cases, float_arrays, seeds
 
-from tinyvision.gradient_check import eval_numerical_gradient_array, rel_error
+from tinyvision.gradient_check import eval_numerical_gradient_array
 from tinyvision.layers import dropout_backward, dropout_forward
 
 
@@ -13,7 +17,7 @@ def test_train_mode_keeps_about_p_and_scales_kept_units_by_1_over_p(p):
     out, _ = dropout_forward(x, {"mode": "train", "p": p, "seed": 123})
     kept = out != 0
     assert abs(kept.mean() - p) < 0.01
-    assert np.allclose(out[kept], x[kept] / p, rtol=1e-15)
+    assert_close(out[kept], x[kept] / p, rtol=1e-15, name="kept units")
 
 
 @pytest.mark.parametrize("p", [0.3, 0.8])
@@ -47,7 +51,7 @@ def test_backward_is_the_upstream_gradient_times_the_scaled_mask():
     dx = dropout_backward(dout, cache)
     kept = out != 0
     assert np.array_equal(dx[~kept], np.zeros(np.count_nonzero(~kept)))
-    assert np.allclose(dx[kept], dout[kept] / 0.6, rtol=1e-15)
+    assert_close(dx[kept], dout[kept] / 0.6, rtol=1e-15, name="dx")
 
 
 def test_backward_matches_numerical_gradient():
@@ -56,7 +60,7 @@ def test_backward_matches_numerical_gradient():
     param = {"mode": "train", "p": 0.7, "seed": 9}
     _, cache = dropout_forward(x, param)
     dx_num = eval_numerical_gradient_array(lambda _: dropout_forward(x, param)[0], x, dout)
-    assert rel_error(dropout_backward(dout, cache), dx_num) < 1e-7
+    assert_close(dropout_backward(dout, cache), dx_num, rtol=1e-7, atol=1e-10, name="dx")
 
 
 @pytest.mark.parametrize("mode", ["train", "test"])
@@ -85,3 +89,39 @@ def test_keep_probability_one_is_the_identity_in_train_mode():
     x = np.random.default_rng(8).standard_normal((5, 5))
     out, _ = dropout_forward(x, {"mode": "train", "p": 1.0})
     assert np.array_equal(out, x)
+
+
+# ---------------------------------------------------------------- properties, any input
+
+
+@settings(max_examples=20, deadline=None)
+@given(dropout_cases())
+def test_train_mode_keeps_about_p_of_any_large_input_and_backward_reuses_the_mask(case):
+    shape, p, dtype, seed = case
+    rng = np.random.default_rng(seed)
+    x = rng.uniform(1, 2, size=shape).astype(dtype)  # no zeros, so out == 0 means dropped
+    out, cache = dropout_forward(x, {"mode": "train", "p": p, "seed": seed})
+    assert out.dtype == dtype and out.shape == x.shape
+    kept = out != 0
+    # The kept fraction is the mean of x.size Bernoulli(p) draws: within 6 standard deviations
+    # (at most 0.015 here; a failure by chance is a one-in-a-billion event).
+    assert abs(kept.mean() - p) <= 6 * np.sqrt(p * (1 - p) / x.size) + 1e-12
+    rtol = 1e-6 if dtype == np.float32 else 1e-15
+    assert_close(out[kept], x[kept].astype(np.float64) / p, rtol=rtol, name="kept units")
+
+    # The backward pass lets dout through exactly where the forward kept a unit, scaled alike.
+    dout = rng.standard_normal(shape).astype(dtype)
+    dx = dropout_backward(dout, cache)
+    assert dx.dtype == dtype
+    assert not dx[~kept].any()
+    assert_close(dx[kept], dout[kept].astype(np.float64) / p, rtol=rtol, name="dx")
+
+
+@settings(max_examples=20, deadline=None)
+@given(x=float_arrays(), p=st.floats(0.05, 1.0), seed=seeds)
+def test_test_mode_is_the_identity_for_any_input(x, p, seed):
+    out, cache = dropout_forward(x, {"mode": "test", "p": p, "seed": seed})
+    assert out.dtype == x.dtype
+    np.testing.assert_array_equal(out, x)
+    dout = np.random.default_rng(seed).standard_normal(x.shape).astype(x.dtype)
+    np.testing.assert_array_equal(dropout_backward(dout, cache), dout)

@@ -6,10 +6,11 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+from assertions import assert_close
 from hypothesis import given, settings
-from hypothesis import strategies as st
+from strategies import batchnorm_cases
 
-from tinyvision.gradient_check import eval_numerical_gradient_array, rel_error
+from tinyvision.gradient_check import eval_numerical_gradient_array
 from tinyvision.layers import (
     batchnorm_backward,
     batchnorm_backward_alt,
@@ -24,8 +25,9 @@ from tinyvision.layers import (
 
 # The course accepts ~1e-6 for normalization gradients; on these small, well-scaled inputs the
 # centred differences agree to ~1e-8, so the general 1e-7 bound holds.
-GRAD_TOL = 1e-7
-TORCH_TOL = 1e-10
+GRAD_RTOL, GRAD_ATOL = 1e-7, 1e-10
+TORCH = {"rtol": 1e-10, "atol": 1e-12}
+GRAD_NAMES = ("dx", "dgamma", "dbeta")
 EPS = 1e-5
 
 
@@ -50,10 +52,9 @@ def numerical_grads(forward, x, gamma, beta, dout):
     )
 
 
-def assert_grads_close(analytic, numeric, tol):
-    for a, n in zip(analytic, numeric, strict=True):
-        assert a.shape == n.shape
-        assert rel_error(a, n) < tol
+def assert_grads_close(analytic, numeric):
+    for name, a, n in zip(GRAD_NAMES, analytic, numeric, strict=True):
+        assert_close(a, n, rtol=GRAD_RTOL, atol=GRAD_ATOL, name=name)
 
 
 # --- batchnorm ------------------------------------------------------------------------------
@@ -67,12 +68,12 @@ def test_batchnorm_train_output_is_standardised_then_scaled_and_shifted():
     var = x.var(axis=0)
     unit_std = np.sqrt(var / (var + EPS))
     assert np.all(np.abs(out.mean(axis=0)) < 1e-12)
-    assert rel_error(out.std(axis=0), unit_std) < 1e-12
+    assert_close(out.std(axis=0), unit_std, rtol=1e-12, atol=1e-14)
 
     gamma, beta = np.array([2.0, 0.5, -3.0]), np.array([1.0, -2.0, 4.0])
     out, _ = batchnorm_forward(x, gamma, beta, {"mode": "train"})
-    assert rel_error(out.mean(axis=0), beta) < 1e-12
-    assert rel_error(out.std(axis=0), np.abs(gamma) * unit_std) < 1e-12
+    assert_close(out.mean(axis=0), beta, rtol=1e-12, atol=1e-14)
+    assert_close(out.std(axis=0), np.abs(gamma) * unit_std, rtol=1e-12, atol=1e-14)
 
 
 def test_batchnorm_creates_running_stats_and_applies_momentum():
@@ -80,8 +81,8 @@ def test_batchnorm_creates_running_stats_and_applies_momentum():
     bn_param = {"mode": "train", "momentum": 0.8}
     batchnorm_forward(x, gamma, beta, bn_param)
     assert bn_param["running_mean"].shape == (4,)
-    assert np.allclose(bn_param["running_mean"], 0.2 * x.mean(axis=0), atol=1e-14)
-    assert np.allclose(bn_param["running_var"], 0.2 * x.var(axis=0), atol=1e-14)
+    assert_close(bn_param["running_mean"], 0.2 * x.mean(axis=0), rtol=1e-12, name="running_mean")
+    assert_close(bn_param["running_var"], 0.2 * x.var(axis=0), rtol=1e-12, name="running_var")
 
 
 def test_batchnorm_running_averages_approach_data_statistics():
@@ -91,8 +92,9 @@ def test_batchnorm_running_averages_approach_data_statistics():
     for _ in range(300):
         x = rng.standard_normal((64, 3)) * std + mean
         batchnorm_forward(x, np.ones(3), np.zeros(3), bn_param)
-    assert np.allclose(bn_param["running_mean"], mean, atol=0.15 * std)
-    assert np.allclose(bn_param["running_var"], std**2, rtol=0.15)
+    mean_error = (bn_param["running_mean"] - mean) / std  # in standard deviations
+    assert_close(mean_error, 0.0, rtol=0, atol=0.15, name="running_mean")
+    assert_close(bn_param["running_var"], std**2, rtol=0.15, name="running_var")
 
 
 def test_batchnorm_test_mode_uses_running_stats_and_leaves_them_alone():
@@ -101,7 +103,7 @@ def test_batchnorm_test_mode_uses_running_stats_and_leaves_them_alone():
     bn_param = {"mode": "test", "running_mean": running_mean, "running_var": running_var}
     out, _ = batchnorm_forward(x, gamma, beta, bn_param)
     expected = gamma * (x - running_mean) / np.sqrt(running_var + EPS) + beta
-    assert rel_error(out, expected) < 1e-12
+    assert_close(out, expected, rtol=1e-12, atol=1e-14, name="out")
     assert bn_param["running_mean"] is running_mean and bn_param["running_var"] is running_var
 
 
@@ -115,9 +117,7 @@ def test_batchnorm_backward_matches_numerical(mode, backward):
         return batchnorm_forward(x, gamma, beta, {"mode": mode, **stats})
 
     _, cache = forward(x, gamma, beta)
-    assert_grads_close(
-        backward(dout, cache), numerical_grads(forward, x, gamma, beta, dout), GRAD_TOL
-    )
+    assert_grads_close(backward(dout, cache), numerical_grads(forward, x, gamma, beta, dout))
 
 
 @pytest.mark.parametrize("shape", [(3, 5), (50, 7), (8, 200)])
@@ -127,30 +127,27 @@ def test_batchnorm_backward_and_alt_agree(shape):
     gamma, beta = rng.standard_normal(shape[1]), rng.standard_normal(shape[1])
     dout = rng.standard_normal(shape)
     _, cache = batchnorm_forward(x, gamma, beta, {"mode": "train"})
-    for staged, closed in zip(
-        batchnorm_backward(dout, cache), batchnorm_backward_alt(dout, cache), strict=True
-    ):
-        assert rel_error(staged, closed) < 1e-10
+    staged_grads = batchnorm_backward(dout, cache)
+    closed_grads = batchnorm_backward_alt(dout, cache)
+    for name, staged, closed in zip(GRAD_NAMES, staged_grads, closed_grads, strict=True):
+        assert_close(staged, closed, rtol=1e-10, atol=1e-12, name=name)
 
 
 @settings(max_examples=25, deadline=None)
-@given(
-    n=st.integers(2, 20),
-    d=st.integers(1, 10),
-    scale=st.floats(0.1, 100),
-    seed=st.integers(0, 2**32 - 1),
-)
-def test_batchnorm_backward_and_alt_agree_on_random_shapes(n, d, scale, seed):
+@given(batchnorm_cases())
+def test_batchnorm_backward_and_alt_agree_on_random_shapes(case):
+    n, d, scale, seed = case
     rng = np.random.default_rng(seed)
     x = rng.standard_normal((n, d)) * scale
     gamma, beta = rng.standard_normal(d), rng.standard_normal(d)
     dout = rng.standard_normal((n, d))
     _, cache = batchnorm_forward(x, gamma, beta, {"mode": "train"})
-    for staged, closed in zip(
-        batchnorm_backward(dout, cache), batchnorm_backward_alt(dout, cache), strict=True
-    ):
-        # Absolute, relative to the gradient's size: dx can be ~0 where rel_error is meaningless.
-        assert np.max(np.abs(staged - closed)) <= 1e-10 * max(1.0, np.max(np.abs(closed)))
+    staged_grads = batchnorm_backward(dout, cache)
+    closed_grads = batchnorm_backward_alt(dout, cache)
+    for name, staged, closed in zip(GRAD_NAMES, staged_grads, closed_grads, strict=True):
+        # Absolute, relative to the gradient's size: dx can be ~0 where rtol is meaningless.
+        atol = 1e-10 * max(1.0, np.max(np.abs(closed)))
+        assert_close(staged, closed, rtol=0, atol=atol, name=name)
 
 
 def test_batchnorm_matches_torch():
@@ -164,14 +161,15 @@ def test_batchnorm_matches_torch():
     # torch's momentum weights the new batch, so it is 1 - the course's momentum.
     out_t = F.batch_norm(xt, running_mean, running_var, gt, bt, True, 0.1, 1e-3)
     out_t.backward(torch.tensor(dout))
-    assert rel_error(out, out_t.detach().numpy()) < TORCH_TOL
-    assert rel_error(dx, xt.grad.numpy()) < TORCH_TOL
-    assert rel_error(dgamma, gt.grad.numpy()) < TORCH_TOL
-    assert rel_error(dbeta, bt.grad.numpy()) < TORCH_TOL
-    assert rel_error(bn_param["running_mean"], running_mean.numpy()) < TORCH_TOL
+    assert_close(out, out_t.detach().numpy(), **TORCH, name="out")
+    assert_close(dx, xt.grad.numpy(), **TORCH, name="dx")
+    assert_close(dgamma, gt.grad.numpy(), **TORCH, name="dgamma")
+    assert_close(dbeta, bt.grad.numpy(), **TORCH, name="dbeta")
+    assert_close(bn_param["running_mean"], running_mean.numpy(), **TORCH, name="running_mean")
     # torch's running variance uses the unbiased batch variance; the course's the biased one.
     n = x.shape[0]
-    assert rel_error(bn_param["running_var"] * n / (n - 1), running_var.numpy()) < TORCH_TOL
+    unbiased = bn_param["running_var"] * n / (n - 1)
+    assert_close(unbiased, running_var.numpy(), **TORCH, name="running_var")
 
 
 @pytest.mark.parametrize("params", [{}, {"mode": "eval"}, {"mode": None}])
@@ -187,8 +185,8 @@ def test_layernorm_standardises_each_example():
     rng = np.random.default_rng(7)
     x = rng.standard_normal((4, 300)) * np.array([[1.0], [5.0], [0.2], [3.0]]) + 7
     out, _ = layernorm_forward(x, np.ones(300), np.zeros(300), {})
-    assert np.allclose(out.mean(axis=1), 0, atol=1e-12)
-    assert np.allclose(out.std(axis=1), 1, atol=1e-3)
+    assert_close(out.mean(axis=1), 0.0, rtol=0, atol=1e-12, name="mean")
+    assert_close(out.std(axis=1), 1.0, rtol=0, atol=1e-3, name="std")
 
 
 def test_layernorm_backward_matches_numerical():
@@ -199,7 +197,7 @@ def test_layernorm_backward_matches_numerical():
 
     _, cache = forward(x, gamma, beta)
     assert_grads_close(
-        layernorm_backward(dout, cache), numerical_grads(forward, x, gamma, beta, dout), GRAD_TOL
+        layernorm_backward(dout, cache), numerical_grads(forward, x, gamma, beta, dout)
     )
 
 
@@ -211,9 +209,9 @@ def test_layernorm_matches_torch():
     tensors = [torch.tensor(a, requires_grad=True) for a in (x, gamma, beta)]
     out_t = F.layer_norm(tensors[0], (6,), tensors[1], tensors[2], eps=1e-4)
     out_t.backward(torch.tensor(dout))
-    assert rel_error(out, out_t.detach().numpy()) < TORCH_TOL
-    for ours, t in zip(grads, tensors, strict=True):
-        assert rel_error(ours, t.grad.numpy()) < TORCH_TOL
+    assert_close(out, out_t.detach().numpy(), **TORCH, name="out")
+    for name, ours, t in zip(GRAD_NAMES, grads, tensors, strict=True):
+        assert_close(ours, t.grad.numpy(), **TORCH, name=name)
 
 
 # --- spatial batchnorm ----------------------------------------------------------------------
@@ -224,8 +222,8 @@ def test_spatial_batchnorm_standardises_each_channel():
     x = rng.standard_normal((10, 3, 5, 6)) * np.array([1.0, 4.0, 0.3])[:, None, None] + 2
     out, _ = spatial_batchnorm_forward(x, np.ones(3), np.zeros(3), {"mode": "train"})
     assert out.shape == x.shape
-    assert np.allclose(out.mean(axis=(0, 2, 3)), 0, atol=1e-12)
-    assert np.allclose(out.std(axis=(0, 2, 3)), 1, atol=1e-3)
+    assert_close(out.mean(axis=(0, 2, 3)), 0.0, rtol=0, atol=1e-12, name="mean")
+    assert_close(out.std(axis=(0, 2, 3)), 1.0, rtol=0, atol=1e-3, name="std")
 
 
 def test_spatial_batchnorm_backward_matches_numerical():
@@ -236,9 +234,7 @@ def test_spatial_batchnorm_backward_matches_numerical():
 
     _, cache = forward(x, gamma, beta)
     assert_grads_close(
-        spatial_batchnorm_backward(dout, cache),
-        numerical_grads(forward, x, gamma, beta, dout),
-        GRAD_TOL,
+        spatial_batchnorm_backward(dout, cache), numerical_grads(forward, x, gamma, beta, dout)
     )
 
 
@@ -255,10 +251,10 @@ def test_spatial_batchnorm_matches_torch():
         tensors[0], running_mean, running_var, tensors[1], tensors[2], True, 0.1, EPS
     )
     out_t.backward(torch.tensor(dout))
-    assert rel_error(out, out_t.detach().numpy()) < TORCH_TOL
-    for ours, t in zip(grads, tensors, strict=True):
-        assert rel_error(ours, t.grad.numpy()) < TORCH_TOL
-    assert rel_error(bn_param["running_mean"], running_mean.numpy()) < TORCH_TOL
+    assert_close(out, out_t.detach().numpy(), **TORCH, name="out")
+    for name, ours, t in zip(GRAD_NAMES, grads, tensors, strict=True):
+        assert_close(ours, t.grad.numpy(), **TORCH, name=name)
+    assert_close(bn_param["running_mean"], running_mean.numpy(), **TORCH, name="running_mean")
 
 
 # --- group norm -----------------------------------------------------------------------------
@@ -270,8 +266,8 @@ def test_groupnorm_standardises_each_group_of_each_example():
     gamma, beta = np.ones((1, 6, 1, 1)), np.zeros((1, 6, 1, 1))
     out, _ = spatial_groupnorm_forward(x, gamma, beta, 3, {})
     grouped = out.reshape(2, 3, -1)
-    assert np.allclose(grouped.mean(axis=2), 0, atol=1e-12)
-    assert np.allclose(grouped.std(axis=2), 1, atol=1e-3)
+    assert_close(grouped.mean(axis=2), 0.0, rtol=0, atol=1e-12, name="mean")
+    assert_close(grouped.std(axis=2), 1.0, rtol=0, atol=1e-3, name="std")
 
 
 @pytest.mark.parametrize("groups", [1, 2, 4])
@@ -284,7 +280,7 @@ def test_groupnorm_backward_matches_numerical(groups):
     _, cache = forward(x, gamma, beta)
     grads = spatial_groupnorm_backward(dout, cache)
     assert grads[1].shape == (1, 4, 1, 1) and grads[2].shape == (1, 4, 1, 1)
-    assert_grads_close(grads, numerical_grads(forward, x, gamma, beta, dout), GRAD_TOL)
+    assert_grads_close(grads, numerical_grads(forward, x, gamma, beta, dout))
 
 
 def test_groupnorm_matches_torch():
@@ -297,9 +293,9 @@ def test_groupnorm_matches_torch():
     tensors = [torch.tensor(a, requires_grad=True) for a in (x, gamma, beta)]
     out_t = F.group_norm(tensors[0], 2, tensors[1].reshape(6), tensors[2].reshape(6), eps=EPS)
     out_t.backward(torch.tensor(dout))
-    assert rel_error(out, out_t.detach().numpy()) < TORCH_TOL
-    for ours, t in zip(grads, tensors, strict=True):
-        assert rel_error(ours, t.grad.numpy()) < TORCH_TOL
+    assert_close(out, out_t.detach().numpy(), **TORCH, name="out")
+    for name, ours, t in zip(GRAD_NAMES, grads, tensors, strict=True):
+        assert_close(ours, t.grad.numpy(), **TORCH, name=name)
 
 
 @pytest.mark.parametrize("groups", [0, 4, -2])

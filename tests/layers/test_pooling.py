@@ -3,12 +3,13 @@
 import numpy as np
 import pytest
 import torch
+from assertions import assert_close
 from hypothesis import given, settings
-from hypothesis import strategies as st
+from strategies import pool_cases
 
-from tinyvision import fast_layers
+from tinyvision import fast_layers, layers
 from tinyvision.fast_layers import max_pool_backward_fast, max_pool_forward_fast
-from tinyvision.gradient_check import eval_numerical_gradient_array, rel_error
+from tinyvision.gradient_check import eval_numerical_gradient_array
 from tinyvision.layers import (
     avg_pool_backward,
     avg_pool_forward,
@@ -19,9 +20,9 @@ from tinyvision.layers import (
 )
 
 # Pooling is (piecewise) linear and the max-pool data keeps every window's maximum at least
-# 1e-3 above the runner-up (>> h = 1e-5), so centred differences are exact up to rounding;
-# the bound leaves room for that rounding on small gradient entries.
-GRAD_TOL = 1e-7
+# 1e-3 above the runner-up (>> h = 1e-5), so centred differences are exact up to rounding,
+# about 1e-11 on these O(1) gradients.
+GRAD_RTOL, GRAD_ATOL = 1e-7, 1e-10
 SAME_RTOL, SAME_ATOL = 1e-10, 1e-12
 
 
@@ -49,8 +50,6 @@ def torch_pool(kind, x, dout, ph=None, pw=None, stride=None):
 MAX_POOLS = {
     "naive": (max_pool_forward_naive, max_pool_backward_naive),
     "fast": (max_pool_forward_fast, max_pool_backward_fast),
-    "reshape": (fast_layers.max_pool_forward_reshape, fast_layers.max_pool_backward_reshape),
-    "im2col": (fast_layers.max_pool_forward_im2col, fast_layers.max_pool_backward_im2col),
 }
 
 
@@ -72,7 +71,7 @@ def test_naive_max_backward_matches_numerical_gradient(ph, pw, stride):
     dx_num = eval_numerical_gradient_array(
         lambda _: max_pool_forward_naive(x, pool_param(ph, pw, stride))[0], x, dout
     )
-    assert rel_error(dx, dx_num) < GRAD_TOL
+    assert_close(dx, dx_num, rtol=GRAD_RTOL, atol=GRAD_ATOL, name="dx")
 
 
 @pytest.mark.parametrize(("ph", "pw", "stride"), [(2, 2, 2), (3, 2, 1), (1, 3, 2)])
@@ -84,7 +83,7 @@ def test_avg_pool_backward_matches_numerical_gradient(ph, pw, stride):
     dx_num = eval_numerical_gradient_array(
         lambda _: avg_pool_forward(x, pool_param(ph, pw, stride))[0], x, dout
     )
-    assert rel_error(avg_pool_backward(dout, cache), dx_num) < GRAD_TOL
+    assert_close(avg_pool_backward(dout, cache), dx_num, rtol=GRAD_RTOL, atol=GRAD_ATOL)
 
 
 def test_global_avg_pool_backward_matches_numerical_gradient():
@@ -92,26 +91,10 @@ def test_global_avg_pool_backward_matches_numerical_gradient():
     x = rng.standard_normal((3, 4, 3, 5))
     out, cache = global_avg_pool_forward(x)
     assert out.shape == (3, 4)
-    np.testing.assert_allclose(out, x.reshape(3, 4, -1).sum(-1) / 15, rtol=1e-12)
+    assert_close(out, x.reshape(3, 4, -1).sum(-1) / 15, rtol=1e-12)
     dout = rng.standard_normal(out.shape)
     dx_num = eval_numerical_gradient_array(lambda _: global_avg_pool_forward(x)[0], x, dout)
-    assert rel_error(global_avg_pool_backward(dout, cache), dx_num) < GRAD_TOL
-
-
-@st.composite
-def pool_cases(draw):
-    ph, pw, stride = draw(st.integers(1, 4)), draw(st.integers(1, 4)), draw(st.integers(1, 3))
-    if draw(st.booleans()):
-        # Half the cases tile the input, the shape the reshape trick handles.
-        pw = stride = ph
-    out_h, out_w = draw(st.integers(1, 4)), draw(st.integers(1, 4))
-    shape = (
-        draw(st.integers(1, 2)),
-        draw(st.integers(1, 3)),
-        (out_h - 1) * stride + ph,
-        (out_w - 1) * stride + pw,
-    )
-    return shape, ph, pw, stride, draw(st.booleans()), draw(st.integers(0, 2**32 - 1))
+    assert_close(global_avg_pool_backward(dout, cache), dx_num, rtol=GRAD_RTOL, atol=GRAD_ATOL)
 
 
 @settings(max_examples=40, deadline=None)
@@ -127,11 +110,10 @@ def test_fast_max_pool_matches_naive_including_ties(case):
     np.testing.assert_array_equal(out_fast, out_naive)
     dout = rng.standard_normal(out_naive.shape)
     dx_naive = max_pool_backward_naive(dout, cache_naive)
-    np.testing.assert_allclose(
-        max_pool_backward_fast(dout, cache_fast), dx_naive, rtol=SAME_RTOL, atol=SAME_ATOL
-    )
+    dx_fast = max_pool_backward_fast(dout, cache_fast)
+    assert_close(dx_fast, dx_naive, rtol=SAME_RTOL, atol=SAME_ATOL, name="dx")
     # Every window passes on exactly its own gradient, whatever the ties.
-    np.testing.assert_allclose(dx_naive.sum(), dout.sum(), rtol=1e-10, atol=1e-10)
+    assert_close(dx_naive.sum(), dout.sum(), rtol=1e-10, atol=1e-10, name="sum of dx")
 
 
 @pytest.mark.parametrize("impl", list(MAX_POOLS))
@@ -142,13 +124,13 @@ def test_max_pool_matches_torch(impl, with_ties):
     shape = (2, 3, 8, 6)
     # ReLU-like data: many windows are all zeros, where torch also picks the first position.
     x = np.maximum(rng.standard_normal(shape), 0.0) if with_ties else distinct_values(rng, shape)
-    configs = [(2, 2, 2)] if impl == "reshape" else [(2, 2, 2), (3, 2, 1), (2, 3, 3), (4, 4, 2)]
-    for ph, pw, stride in configs:
+    for ph, pw, stride in [(2, 2, 2), (3, 2, 1), (2, 3, 3), (4, 4, 2)]:
         out, cache = forward(x, pool_param(ph, pw, stride))
         dout = rng.standard_normal(out.shape)
         out_t, dx_t = torch_pool("max", x, dout, ph, pw, stride)
         np.testing.assert_array_equal(out, out_t)
-        np.testing.assert_allclose(backward(dout, cache), dx_t, rtol=SAME_RTOL, atol=SAME_ATOL)
+        window = f"dx, window {ph}x{pw} stride {stride}"
+        assert_close(backward(dout, cache), dx_t, rtol=SAME_RTOL, atol=SAME_ATOL, name=window)
 
 
 @pytest.mark.parametrize(("ph", "pw", "stride"), [(2, 2, 2), (3, 2, 1), (2, 3, 3), (1, 1, 1)])
@@ -158,8 +140,8 @@ def test_avg_pool_matches_torch(ph, pw, stride):
     out, cache = avg_pool_forward(x, pool_param(ph, pw, stride))
     dout = rng.standard_normal(out.shape)
     out_t, dx_t = torch_pool("avg", x, dout, ph, pw, stride)
-    np.testing.assert_allclose(out, out_t, rtol=SAME_RTOL, atol=SAME_ATOL)
-    np.testing.assert_allclose(avg_pool_backward(dout, cache), dx_t, rtol=SAME_RTOL, atol=SAME_ATOL)
+    assert_close(out, out_t, rtol=SAME_RTOL, atol=SAME_ATOL, name="out")
+    assert_close(avg_pool_backward(dout, cache), dx_t, rtol=SAME_RTOL, atol=SAME_ATOL, name="dx")
 
 
 def test_global_avg_pool_matches_torch_adaptive_avg_pool():
@@ -168,10 +150,9 @@ def test_global_avg_pool_matches_torch_adaptive_avg_pool():
     out, cache = global_avg_pool_forward(x)
     dout = rng.standard_normal(out.shape)
     out_t, dx_t = torch_pool("global", x, dout)
-    np.testing.assert_allclose(out, out_t, rtol=SAME_RTOL, atol=SAME_ATOL)
-    np.testing.assert_allclose(
-        global_avg_pool_backward(dout, cache), dx_t, rtol=SAME_RTOL, atol=SAME_ATOL
-    )
+    assert_close(out, out_t, rtol=SAME_RTOL, atol=SAME_ATOL, name="out")
+    dx = global_avg_pool_backward(dout, cache)
+    assert_close(dx, dx_t, rtol=SAME_RTOL, atol=SAME_ATOL, name="dx")
 
 
 def run_all_pools(x, dout_scale=1.0):
@@ -193,8 +174,8 @@ def test_float32_stays_float32():
     reference = {name: (out, dx) for name, out, dx in run_all_pools(x.astype(np.float64))}
     for name, out, dx in run_all_pools(x):
         assert out.dtype == np.float32 and dx.dtype == np.float32, name
-        np.testing.assert_allclose(out, reference[name][0], rtol=1e-6, err_msg=name)
-        np.testing.assert_allclose(dx, reference[name][1], rtol=1e-6, err_msg=name)
+        assert_close(out, reference[name][0], rtol=1e-6, name=f"{name} out")
+        assert_close(dx, reference[name][1], rtol=1e-6, name=f"{name} dx")
 
 
 def test_non_contiguous_inputs_work():
@@ -204,30 +185,27 @@ def test_non_contiguous_inputs_work():
     reference = {name: (out, dx) for name, out, dx in run_all_pools(x.copy())}
     for name, out, dx in run_all_pools(x):
         # Only the summation order of the means may differ.
-        np.testing.assert_allclose(out, reference[name][0], rtol=SAME_RTOL, err_msg=name)
-        np.testing.assert_allclose(dx, reference[name][1], rtol=SAME_RTOL, err_msg=name)
+        assert_close(out, reference[name][0], rtol=SAME_RTOL, name=f"{name} out")
+        assert_close(dx, reference[name][1], rtol=SAME_RTOL, name=f"{name} dx")
 
 
-def test_every_fast_backward_accepts_every_fast_cache():
-    x = distinct_values(np.random.default_rng(8), (2, 2, 4, 4))
-    param = pool_param(2, 2, 2)
-    _, cache_reshape = fast_layers.max_pool_forward_reshape(x, param)
-    _, cache_im2col = fast_layers.max_pool_forward_im2col(x, param)
-    dout = np.ones((2, 2, 2, 2))
-    expected = max_pool_backward_naive(dout, max_pool_forward_naive(x, param)[1])
-    for backward in (
-        "max_pool_backward_fast",
-        "max_pool_backward_reshape",
-        "max_pool_backward_im2col",
-    ):
-        for cache in (cache_reshape, cache_im2col):
-            np.testing.assert_array_equal(getattr(fast_layers, backward)(dout, cache), expected)
+def test_course_max_pool_names_are_aliases_of_the_one_fast_pair():
+    # The course's reshape and im2col variants are one implementation here, importable from
+    # tinyvision.layers as well as tinyvision.fast_layers; its behaviour is checked above
+    # against the naive loops and PyTorch, tiling windows or not.
+    for module in (fast_layers, layers):
+        assert module.max_pool_forward_fast is max_pool_forward_fast
+        assert module.max_pool_forward_reshape is max_pool_forward_fast
+        assert module.max_pool_forward_im2col is max_pool_forward_fast
+        assert module.max_pool_backward_fast is max_pool_backward_fast
+        assert module.max_pool_backward_reshape is max_pool_backward_fast
+        assert module.max_pool_backward_im2col is max_pool_backward_fast
 
 
 ALL_FORWARDS = [max_pool_forward_naive, max_pool_forward_fast, avg_pool_forward]
 
 
-@pytest.mark.parametrize("forward", ALL_FORWARDS + [fast_layers.max_pool_forward_im2col])
+@pytest.mark.parametrize("forward", ALL_FORWARDS)
 @pytest.mark.parametrize(
     ("shape", "param", "message"),
     [
@@ -246,11 +224,6 @@ ALL_FORWARDS = [max_pool_forward_naive, max_pool_forward_fast, avg_pool_forward]
 def test_bad_shapes_raise_value_error(forward, shape, param, message):
     with pytest.raises(ValueError, match=message):
         forward(np.zeros(shape), param)
-
-
-def test_reshape_pool_rejects_windows_that_do_not_tile():
-    with pytest.raises(ValueError, match="pool_height == pool_width == stride, got 3, 3, 1"):
-        fast_layers.max_pool_forward_reshape(np.zeros((1, 1, 6, 6)), pool_param(3, 3, 1))
 
 
 def test_global_avg_pool_rejects_non_4d_input():

@@ -6,6 +6,7 @@ Forward outputs, input gradients and parameter gradients must agree to rtol 1e-1
 import numpy as np
 import pytest
 import torch
+from assertions import assert_close
 
 from tinyvision import nn
 
@@ -28,9 +29,8 @@ def run_both(module, torch_module, x, dout):
 
 
 def assert_same(ours, theirs):
-    for a, b in zip(ours, theirs, strict=True):
-        assert a.shape == b.shape
-        np.testing.assert_allclose(a, b, **TOL)
+    for name, a, b in zip(("out", "dx"), ours, theirs, strict=True):
+        assert_close(a, b, **TOL, name=name)
 
 
 def copy_conv(ours, theirs):
@@ -74,10 +74,10 @@ def test_conv2d_matches_torch_with_the_same_weight_layout(
     out_shape = theirs(torch.tensor(x)).shape
     (out, dx), (out_t, dx_t) = run_both(ours, theirs, x, rng.standard_normal(out_shape))
     assert_same((out, dx), (out_t, dx_t))
-    np.testing.assert_allclose(ours.grads["W"], theirs.weight.grad.numpy(), **TOL)
+    assert_close(ours.grads["W"], theirs.weight.grad.numpy(), **TOL, name="W")
     assert set(ours.grads) == ({"W", "b"} if bias else {"W"})
     if bias:
-        np.testing.assert_allclose(ours.grads["b"], theirs.bias.grad.numpy(), **TOL)
+        assert_close(ours.grads["b"], theirs.bias.grad.numpy(), **TOL, name="b")
 
 
 def test_conv2d_keeps_float32(rng):
@@ -127,14 +127,15 @@ def test_batchnorm2d_train_mode_matches_torch(rng):
     x = 3 + 2 * rng.standard_normal((5, 4, 3, 6))
     ours, theirs = make_batchnorm2d_pair(rng)
     assert_same(*run_both(ours, theirs, x, rng.standard_normal(x.shape)))
-    np.testing.assert_allclose(ours.grads["gamma"], theirs.weight.grad.numpy(), **TOL)
-    np.testing.assert_allclose(ours.grads["beta"], theirs.bias.grad.numpy(), **TOL)
+    assert_close(ours.grads["gamma"], theirs.weight.grad.numpy(), **TOL, name="gamma")
+    assert_close(ours.grads["beta"], theirs.bias.grad.numpy(), **TOL, name="beta")
     # torch's momentum 0.1 is ours 0.9; the running variance follows the course (biased batch
     # variance, torch's is unbiased), so it is checked against the formula.
-    np.testing.assert_allclose(ours.buffers["running_mean"], theirs.running_mean.numpy(), **TOL)
-    np.testing.assert_allclose(
-        ours.buffers["running_var"], 0.9 + 0.1 * x.var(axis=(0, 2, 3)), **TOL
+    assert_close(
+        ours.buffers["running_mean"], theirs.running_mean.numpy(), **TOL, name="running_mean"
     )
+    expected_var = 0.9 + 0.1 * x.var(axis=(0, 2, 3))
+    assert_close(ours.buffers["running_var"], expected_var, **TOL, name="running_var")
 
 
 def test_batchnorm2d_eval_mode_matches_torch_and_keeps_the_running_statistics(rng):
@@ -147,7 +148,7 @@ def test_batchnorm2d_eval_mode_matches_torch_and_keeps_the_running_statistics(rn
         theirs.running_var.copy_(torch.from_numpy(ours.buffers["running_var"]))
     before = ours.state_dict()
     assert_same(*run_both(ours.eval(), theirs.eval(), x, rng.standard_normal(x.shape)))
-    np.testing.assert_allclose(ours.grads["gamma"], theirs.weight.grad.numpy(), **TOL)
+    assert_close(ours.grads["gamma"], theirs.weight.grad.numpy(), **TOL, name="gamma")
     np.testing.assert_array_equal(ours.buffers["running_var"], before["running_var"])
 
 
@@ -160,8 +161,8 @@ def test_groupnorm_matches_torch(rng, groups):
     copy_norm(ours, theirs)
     assert_same(*run_both(ours, theirs, x, rng.standard_normal(x.shape)))
     assert ours.grads["gamma"].shape == (6,)
-    np.testing.assert_allclose(ours.grads["gamma"], theirs.weight.grad.numpy(), **TOL)
-    np.testing.assert_allclose(ours.grads["beta"], theirs.bias.grad.numpy(), **TOL)
+    assert_close(ours.grads["gamma"], theirs.weight.grad.numpy(), **TOL, name="gamma")
+    assert_close(ours.grads["beta"], theirs.bias.grad.numpy(), **TOL, name="beta")
 
 
 class TorchBasicBlock(torch.nn.Module):
@@ -220,13 +221,13 @@ def test_residual_block_matches_a_torch_block(rng, cin, cout, stride, size, trai
     assert_same(*run_both(ours, theirs, x, dout))
     assert ours.projection == (stride != 1 or cin != cout)
     for name, grad in ours.grads.items():
-        np.testing.assert_allclose(grad, torch_params[torch_name(name)].grad.numpy(), **TOL)
+        assert_close(grad, torch_params[torch_name(name)].grad.numpy(), **TOL, name=name)
     assert set(ours.grads) == set(ours.params)
     if training:
         for name, value in ours.buffers.items():
             if name.endswith("running_mean"):
                 expected = dict(theirs.named_buffers())[name].numpy()
-                np.testing.assert_allclose(value, expected, **TOL)
+                assert_close(value, expected, **TOL, name=name)
 
 
 def test_modules_list_their_parameters_for_regularisation_and_state():

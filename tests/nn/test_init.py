@@ -37,6 +37,12 @@ def test_standard_deviations(method, expected_std):
     assert w.std() == pytest.approx(expected_std, rel=0.01)
 
 
+def test_course_alias_names_are_the_same_functions():
+    # Their standard deviations are checked above, through init_weight's name lookup.
+    assert init.glorot is init.xavier
+    assert init.he is init.kaiming
+
+
 def test_conv_shapes_use_the_receptive_field():
     w = init.kaiming((64, 16, 3, 3), np.random.default_rng(1))
     assert w.std() == pytest.approx(np.sqrt(2 / (16 * 9)), rel=0.02)

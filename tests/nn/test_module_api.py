@@ -6,6 +6,7 @@ from collections.abc import Mapping
 
 import numpy as np
 import pytest
+from assertions import assert_close
 
 from tinyvision import nn
 from tinyvision.layers import affine_backward, affine_forward
@@ -40,7 +41,7 @@ def test_assigning_a_parameter_changes_the_next_forward(X):
     model = small_net().eval()
     before = model.forward(X)
     model.params["4.b"] = model.params["4.b"] + 1.0
-    np.testing.assert_allclose(model.forward(X), before + 1.0)
+    assert_close(model.forward(X), before + 1.0, rtol=1e-12, name="out")
     assert model[4].params["b"] is model.params["4.b"]
 
 
@@ -104,7 +105,7 @@ def test_train_and_eval_switch_batchnorm_and_dropout(X):
     bn = model[1]
     hidden = X @ model.params["0.W"] + model.params["0.b"]
     expected = (hidden - bn.buffers["running_mean"]) / np.sqrt(bn.buffers["running_var"] + 1e-5)
-    np.testing.assert_allclose(bn.forward(hidden), expected, rtol=1e-12)
+    assert_close(bn.forward(hidden), expected, rtol=1e-12, name="batchnorm in eval mode")
 
     model.train()
     out_train = model.forward(X)
@@ -112,7 +113,7 @@ def test_train_and_eval_switch_batchnorm_and_dropout(X):
     kept = model[3].forward(np.ones((50, 40)))
     assert set(np.unique(kept)) == {0.0, 2.0}
     z = model[1].forward(hidden)
-    np.testing.assert_allclose(z.mean(axis=0), 0, atol=1e-12)
+    assert_close(z.mean(axis=0), 0.0, rtol=0, atol=1e-12, name="batch mean in train mode")
 
 
 def test_state_dict_round_trip_includes_buffers(X):

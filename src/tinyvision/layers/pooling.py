@@ -1,4 +1,4 @@
-"""Pooling layers: max pooling (loop reference and fast versions), average and global average.
+"""Pooling layers: max pooling (loop reference and one fast version), average and global average.
 
 `pool_param` is the course's dict {'pool_height', 'pool_width', 'stride'}; windows start at
 multiples of the stride, there is no padding, and (H - pool_height) must be a multiple of the
@@ -32,7 +32,9 @@ __all__ = [
     "global_avg_pool_backward",
     "global_avg_pool_forward",
     "max_pool_backward_fast",
+    "max_pool_backward_im2col",
     "max_pool_backward_naive",
+    "max_pool_backward_reshape",
     "max_pool_forward_fast",
     "max_pool_forward_im2col",
     "max_pool_forward_naive",
@@ -171,54 +173,23 @@ def _max_pool_separable(
     return out, (x, row_max, out, ph, pw, stride)
 
 
-def max_pool_forward_reshape(x: np.ndarray, pool_param: dict[str, Any]) -> tuple[np.ndarray, tuple]:
-    """Fast max pooling for windows that tile the input (pool_height == pool_width == stride).
-
-    The reshape trick: x viewed as (N, C, H, W', p) is reduced over its last axis, then the
-    result viewed as (N, C, H', p, W') over its fourth; view [..., j] of those reshapes is the
-    strided slice x[..., j::p] that the reduction reads.
-    x: (N, C, H, W) float input, any memory layout
-    pool_param: {'pool_height': p, 'pool_width': p, 'stride': p}
-    returns out, (N, C, H/p, W/p) of x's dtype, and a cache for max_pool_backward_fast
-    Raises ValueError when the windows are not square tiles of side stride.
-    """
-    x, ph, pw, stride, out_h, out_w = _pool_geometry(x, pool_param)
-    if not ph == pw == stride:
-        raise ValueError(
-            "max_pool_forward_reshape needs pool_height == pool_width == stride, got "
-            f"{ph}, {pw}, {stride}; use max_pool_forward_fast, which handles any window"
-        )
-    return _max_pool_separable(x, ph, pw, stride, out_h, out_w)
-
-
-def max_pool_forward_im2col(x: np.ndarray, pool_param: dict[str, Any]) -> tuple[np.ndarray, tuple]:
-    """Fast max pooling for any window and stride (overlapping windows and gaps included).
-
-    x: (N, C, H, W) float input, any memory layout
-    pool_param: {'pool_height': int, 'pool_width': int, 'stride': int}, all >= 1
-    returns out, (N, C, H', W') of x's dtype, and a cache for max_pool_backward_fast
-    """
-    x, ph, pw, stride, out_h, out_w = _pool_geometry(x, pool_param)
-    return _max_pool_separable(x, ph, pw, stride, out_h, out_w)
-
-
 def max_pool_forward_fast(x: np.ndarray, pool_param: dict[str, Any]) -> tuple[np.ndarray, tuple]:
-    """Fast max pooling: the reshape trick for tiling windows, strided window slices otherwise.
+    """Fast max pooling for any window and stride (tiling, overlapping or with gaps).
 
+    Separable: the maximum over columns, then over rows (see the module docstring).
     x: (N, C, H, W) float input, any memory layout
     pool_param: {'pool_height': int, 'pool_width': int, 'stride': int}, all >= 1
     returns out, (N, C, H', W') of x's dtype, and a cache for max_pool_backward_fast
     """
-    if pool_param.get("pool_height") == pool_param.get("pool_width") == pool_param.get("stride"):
-        return max_pool_forward_reshape(x, pool_param)
-    return max_pool_forward_im2col(x, pool_param)
+    x, ph, pw, stride, out_h, out_w = _pool_geometry(x, pool_param)
+    return _max_pool_separable(x, ph, pw, stride, out_h, out_w)
 
 
 def max_pool_backward_fast(dout: np.ndarray, cache: tuple) -> np.ndarray:
-    """Backward pass of every fast max pooling forward (fast, reshape and im2col).
+    """Backward pass of max_pool_forward_fast.
 
     dout: (N, C, H', W') upstream gradient, any memory layout
-    cache: from max_pool_forward_fast, max_pool_forward_reshape or max_pool_forward_im2col
+    cache: from max_pool_forward_fast (under any of its course names)
     returns dx, (N, C, H, W) of the forward input's dtype, C-contiguous; each window's gradient
     goes to its first maximum in row-major order
     """
@@ -233,6 +204,14 @@ def max_pool_backward_fast(dout: np.ndarray, cache: tuple) -> np.ndarray:
 
     run_in_slices(unpool, len(x), x.size)
     return dx
+
+
+# The course's separate fast variants (the reshape trick, im2col) are all this one
+# implementation here, so every course name keeps working and every cache fits every backward.
+max_pool_forward_reshape = max_pool_forward_fast
+max_pool_forward_im2col = max_pool_forward_fast
+max_pool_backward_reshape = max_pool_backward_fast
+max_pool_backward_im2col = max_pool_backward_fast
 
 
 def avg_pool_forward(x: np.ndarray, pool_param: dict[str, Any]) -> tuple[np.ndarray, tuple]:
