@@ -46,6 +46,7 @@ from tinyvision.checkpoint import (
     save_weights,
     set_buffers,
 )
+from tinyvision.errors import TrainingDivergedError
 from tinyvision.schedules import named_schedule
 from tinyvision.validation import check_int, check_labels, check_positive, check_same_length
 
@@ -79,27 +80,6 @@ _RUN_FIELDS = tuple(
     "best_params best_buffers best_val_acc epoch iteration epochs_without_improvement "
     "loss_history train_acc_history val_acc_history acc_iterations lr_history".split()
 )
-
-
-class TrainingDivergedError(RuntimeError):
-    """The loss became NaN or infinite; the model holds the best parameters seen so far.
-
-    Attributes: iteration (int, 1-based), loss (float), learning_rate (float or None),
-    checkpoint_path (str or None, the last checkpoint written).
-    """
-
-    def __init__(
-        self, iteration: int, loss: float, learning_rate: float | None, checkpoint: str | None
-    ) -> None:
-        self.iteration, self.loss = iteration, loss
-        self.learning_rate, self.checkpoint_path = learning_rate, checkpoint
-        where = f"the last good checkpoint is {checkpoint}" if checkpoint else "no checkpoint yet"
-        super().__init__(
-            f"Training diverged at iteration {iteration}: loss is {loss} with learning rate "
-            f"{learning_rate}. The model's parameters were restored to the best ones seen; "
-            f"{where}. Lower the learning rate (try 10x smaller), add warm-up, or check the "
-            f"data for NaN/inf values and the model's loss for overflow."
-        )
 
 
 def _check_int(name: str, value: Any, low: int, allow_none: bool = False) -> None:
@@ -201,6 +181,27 @@ class Solver:
                 raise ValueError(f"X_{split} is empty; the Solver needs at least one example")
             setattr(self, f"X_{split}", x)
             setattr(self, f"y_{split}", y)
+        self._check_label_range(model)
+
+    def _check_label_range(self, model: Any) -> None:
+        """Refuse labels the model has no score for, once, before any update.
+
+        The number of classes is the width of the model's scores for one validation example
+        (a forward pass in test mode, which changes no parameter); labels >= it would make the
+        validation accuracy silently wrong (and the training loss fail later).
+        """
+        scores = np.asarray(model.loss(self.X_val[:1]))
+        if scores.ndim != 2:
+            return
+        num_classes = scores.shape[1]
+        for split in ("train", "val"):
+            check_labels(
+                getattr(self, f"y_{split}"),
+                num_classes,
+                f"y_{split}",
+                hint=f"the model gives {num_classes} class scores; build it with as many "
+                "classes as the data has",
+            )
 
     def _check_settings(self) -> None:
         _check_int("batch_size", self.batch_size, 1)
@@ -382,6 +383,8 @@ class Solver:
             labels = np.asarray(batch["label"])
             take = len(labels) if num_samples is None else min(len(labels), num_samples - seen)
             scores = self.model.loss(np.asarray(batch["image"])[:take])
+            # One min/max per batch: a label without a score would count as silently wrong.
+            check_labels(labels[:take], np.shape(scores)[1], 'a loader batch\'s "label"')
             correct += int(np.sum(np.argmax(scores, axis=1) == labels[:take]))
             seen += take
             if num_samples is not None and seen >= num_samples:

@@ -3,6 +3,11 @@
 Every check raises ValueError with one message shape, `{name} must be {expected}, got {value!r}
 ({type})`, followed by the caller's hint when it gave one, and returns the value converted
 (an int or a float) so a constructor can store what the check returns.
+
+The array checks (`check_labels`, `check_all_finite`, `check_float_array`, ...) also start
+their messages with the argument's name and say where the offending value is. They cost one
+pass or less over the array (labels: one min and one max), so a loss can run them on every
+minibatch without slowing training.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ from typing import Any, NoReturn
 import numpy as np
 
 __all__ = [
+    "check_all_finite",
     "check_finite",
     "check_float_array",
     "check_in_range",
@@ -187,23 +193,108 @@ def check_float_array(x: np.ndarray, name: str, ndim: int | tuple[int, ...]) -> 
     return x
 
 
-def check_labels(y: np.ndarray, num_classes: int | None = None, name: str = "y") -> np.ndarray:
-    """Return y as an int64 vector of class indices in [0, num_classes), or raise ValueError."""
+def _position(index: int, shape: tuple[int, ...]) -> int | tuple[int, ...]:
+    """A flat index as the position a user would write: an int for 1-d, else a tuple."""
+    if len(shape) == 1:
+        return int(index)
+    return tuple(int(i) for i in np.unravel_index(index, shape))
+
+
+def check_labels(
+    y: Any,
+    num_classes: int | None = None,
+    name: str = "y",
+    *,
+    num_examples: int | None = None,
+    examples_name: str = "X",
+    ndim: int = 1,
+    hint: str | None = None,
+) -> np.ndarray:
+    """Return y as an int64 array of class indices in [0, num_classes), or raise ValueError.
+
+    Cheap enough for every minibatch: besides the shape and dtype, one min and one max over y
+    (the position of a bad label is searched only when there is one).
+    y: the labels, an integer array with ndim dimensions ((N,) by default); bools and floats
+        are refused, even whole-number floats, because a float label is usually a mistake
+        upstream (convert with y.astype(np.int64) when it is not)
+    num_classes: C; None checks only that labels are >= 0
+    name: the argument's name, used in the messages
+    num_examples: N, the number of examples y must label (the rows of X or of the scores),
+        or None not to check it
+    examples_name: what holds the num_examples examples, named in the message ("X", "x")
+    ndim: the number of dimensions y must have (2 for (N, T) sequence targets)
+    hint: how to fix a label outside [0, num_classes), appended to that message
+    returns y as int64 (the same array when it already is)
+    """
     y = np.asarray(y)
-    if y.ndim != 1:
-        raise ValueError(f"{name} must be a 1-d vector of class indices, got shape {y.shape}")
-    if y.size and not np.issubdtype(y.dtype, np.integer):
-        if not np.all(np.equal(np.mod(y, 1), 0)):
-            raise ValueError(f"{name} must hold integer class indices, got dtype {y.dtype}")
-    y = y.astype(np.int64)
-    if y.size and y.min() < 0:
-        raise ValueError(f"{name} holds the label {y.min()}; labels must be in [0, num_classes)")
-    if num_classes is not None and y.size and y.max() >= num_classes:
+    if y.ndim != ndim:
+        expected = "a 1-d vector (N,)" if ndim == 1 else f"a {ndim}-d array"
+        message = f"{name} must be {expected} of integer class indices, got shape {y.shape}"
+        if ndim == 1 and y.ndim == 2 and 1 in y.shape:
+            message += f"; flatten it with {name}.ravel()"
+        raise ValueError(message)
+    if y.size and y.dtype.kind not in "iu":  # signed or unsigned integers
         raise ValueError(
-            f"{name} holds the label {y.max()} but there are only {num_classes} classes; "
-            f"labels must be in [0, {num_classes})"
+            f"{name} must hold integer class indices, got dtype {y.dtype}; labels are class "
+            f"numbers 0, 1, ..., C - 1 (convert whole-number floats with "
+            f"{name}.astype(np.int64))"
         )
+    if num_examples is not None and y.shape[0] != num_examples:
+        raise ValueError(
+            f"{name} has {y.shape[0]} labels but {examples_name} has {num_examples} examples; "
+            "they must match, one label per example"
+        )
+    y = y.astype(np.int64, copy=False)
+    if not y.size:
+        return y
+    expected = (
+        "labels must be in [0, num_classes)"
+        if num_classes is None
+        else f"labels must be in [0, {num_classes})"
+    )
+    low = y.min()
+    if low < 0:
+        where = _position(int(np.argmin(y)), y.shape)
+        message = f"{name} holds the label {low} (at index {where}); {expected}"
+        raise ValueError(f"{message}; {hint}" if hint else message)
+    if num_classes is not None:
+        high = y.max()
+        if high >= num_classes:
+            where = _position(int(np.argmax(y)), y.shape)
+            message = (
+                f"{name} holds the label {high} but there are only {num_classes} classes "
+                f"(at index {where}); {expected}"
+            )
+            raise ValueError(f"{message}; {hint}" if hint else message)
     return y
+
+
+def check_all_finite(x: Any, name: str, *, hint: str | None = None) -> np.ndarray:
+    """Return x as an array, or raise ValueError naming the first NaN or infinite element.
+
+    One sum over x decides (NaN and inf propagate through it, so a finite sum means every
+    element is finite); only when the sum is not finite are the elements searched, which also
+    tells a real NaN/inf from finite values whose sum overflowed.
+    x: an array of any shape; integer and bool arrays are finite by construction
+    name: the argument's name, used in the message
+    hint: how to fix it, appended to the message
+    """
+    x = np.asarray(x)
+    if x.size == 0 or not np.issubdtype(x.dtype, np.inexact):
+        return x
+    with np.errstate(over="ignore", invalid="ignore"):
+        total = x.sum()
+    if np.isfinite(total):
+        return x
+    bad = np.flatnonzero(~np.isfinite(x.ravel()))
+    if bad.size:
+        where = _position(int(bad[0]), x.shape)
+        message = (
+            f"{name} must hold finite numbers, got {x.flat[bad[0]]} at index {where} "
+            f"({bad.size} non-finite value{'s' if bad.size > 1 else ''} in all)"
+        )
+        raise ValueError(f"{message}; {hint}" if hint else message)
+    return x
 
 
 def check_same_length(x: np.ndarray, y: np.ndarray, x_name: str = "X", y_name: str = "y") -> None:

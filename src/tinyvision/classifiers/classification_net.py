@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 from tinyvision.nn import LeakyReLU, Linear, Module, ReLU, Sequential, Sigmoid, Tanh
-from tinyvision.validation import check_positive_int
+from tinyvision.validation import check_non_negative, check_positive_int
 
 __all__ = ["ACTIVATIONS", "ClassificationNet"]
 
@@ -75,6 +75,7 @@ class ClassificationNet(Sequential):
         """
         act = _activation_class(activation)
         check_positive_int(num_layer, "num_layer", hint="it counts the Linear layers")
+        std = check_non_negative(std, "std", hint="it is the standard deviation of the weights")
         sizes = [input_size, *([hidden_size] * (num_layer - 1)), num_classes]
         modules: list[Module] = []
         for i in range(num_layer):

@@ -21,8 +21,9 @@ from tinyvision.fast_layers import *
 from tinyvision.init import init_weight, make_rng
 from tinyvision.layer_utils import *
 from tinyvision.layers import *
+from tinyvision.layers.losses import _softmax_loss
 from tinyvision.model import Model
-from tinyvision.validation import check_non_negative, check_positive_int
+from tinyvision.validation import check_labels, check_non_negative, check_positive_int
 
 __all__ = ["ThreeLayerConvNet", *_layer_utils.__all__]
 
@@ -94,6 +95,7 @@ class ThreeLayerConvNet(Model):
         if not np.issubdtype(np.dtype(dtype), np.floating):
             raise ValueError(f"dtype must be a float type such as np.float32, got {dtype!r}")
         self.reg = check_non_negative(reg, "reg")
+        weight_scale = check_non_negative(weight_scale, "weight_scale")
         self.dtype = np.dtype(dtype)
         self.input_dim = (channels, height, width)
         self.conv_param = {"stride": 1, "pad": (filter_size - 1) // 2}
@@ -119,6 +121,8 @@ class ThreeLayerConvNet(Model):
         y: (N,) int labels in [0, num_classes), or None
         returns scores (N, num_classes) when y is None, else (loss, grads) with grads keyed
         like params; loss = softmax cross-entropy + 0.5 * reg * (|W1|^2 + |W2|^2 + |W3|^2)
+        raises ValueError for images of the wrong shape or labels that are not one integer in
+        [0, num_classes) per image
         """
         X = np.asarray(X)
         if X.ndim != 4 or X.shape[1:] != self.input_dim:
@@ -126,6 +130,8 @@ class ThreeLayerConvNet(Model):
                 f"X must be (N, {', '.join(map(str, self.input_dim))}) images, got shape "
                 f"{X.shape}; images are channels-first (N, C, H, W)"
             )
+        if y is not None:
+            y = check_labels(y, self.params["W3"].shape[1], "y", num_examples=len(X))
         X = X.astype(self.dtype, copy=False)
         W1, b1, W2, b2, W3, b3 = (self.params[n] for n in ("W1", "b1", "W2", "b2", "W3", "b3"))
 
@@ -135,7 +141,7 @@ class ThreeLayerConvNet(Model):
         if y is None:
             return scores
 
-        loss, dscores = softmax_loss(scores, y)
+        loss, dscores = _softmax_loss(scores, y)  # y checked above
         grads: dict[str, np.ndarray] = {}
         dhidden, grads["W3"], grads["b3"] = affine_backward(dscores, scores_cache)
         dpooled, grads["W2"], grads["b2"] = affine_relu_backward(dhidden, hidden_cache)

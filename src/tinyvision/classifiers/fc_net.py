@@ -19,8 +19,14 @@ from tinyvision import layer_utils as _layer_utils
 from tinyvision.init import init_weight, make_rng
 from tinyvision.layer_utils import *
 from tinyvision.layers import *
+from tinyvision.layers.losses import _softmax_loss
 from tinyvision.model import Model
-from tinyvision.validation import check_non_negative, check_positive_int, check_probability
+from tinyvision.validation import (
+    check_labels,
+    check_non_negative,
+    check_positive_int,
+    check_probability,
+)
 
 __all__ = ["FullyConnectedNet", "TwoLayerNet", *_layer_utils.__all__]
 
@@ -60,6 +66,7 @@ class TwoLayerNet(Model):
             check_positive_int(num_classes, "num_classes"),
         ]
         self.reg = check_non_negative(reg, "reg")
+        weight_scale = check_non_negative(weight_scale, "weight_scale")
         rng = make_rng(seed)
         self.params: dict[str, np.ndarray] = {}
         for i in (1, 2):
@@ -77,13 +84,16 @@ class TwoLayerNet(Model):
         X: (N, d_1, ..., d_k) inputs with d_1 * ... * d_k = D
         y: (N,) int labels in [0, C), or None
         returns scores (N, C) when y is None, else (loss, grads) with grads keyed like params
+        raises ValueError unless y holds one integer label in [0, C) per example
         """
         W1, b1, W2, b2 = (self.params[name] for name in ("W1", "b1", "W2", "b2"))
+        if y is not None:
+            y = check_labels(y, W2.shape[1], "y", num_examples=len(X))
         hidden, hidden_cache = affine_relu_forward(X, W1, b1)
         scores, scores_cache = affine_forward(hidden, W2, b2)
         if y is None:
             return scores
-        loss, dscores = softmax_loss(scores, y)
+        loss, dscores = _softmax_loss(scores, y)  # y checked above
         grads = {}
         dhidden, grads["W2"], grads["b2"] = affine_backward(dscores, scores_cache)
         _, grads["W1"], grads["b1"] = affine_relu_backward(dhidden, hidden_cache)
@@ -163,6 +173,7 @@ class FullyConnectedNet(Model):
         self.normalization = normalization
         self.use_dropout = dropout_keep_ratio != 1
         self.reg = check_non_negative(reg, "reg")
+        weight_scale = check_non_negative(weight_scale, "weight_scale")
         self.num_layers = len(dims) - 1
         self.dtype = np.dtype(dtype)
 
@@ -203,7 +214,12 @@ class FullyConnectedNet(Model):
         X: (N, d_1, ..., d_k) inputs with d_1 * ... * d_k = D; cast to the model's dtype
         y: (N,) int labels in [0, C), or None for test mode (running statistics, no dropout)
         returns scores (N, C) when y is None, else (loss, grads) with grads keyed like params
+        raises ValueError unless y holds one integer label in [0, C) per example (checked
+        before the forward pass, so a bad call leaves the batch-norm statistics alone)
         """
+        if y is not None:
+            num_classes = self.params[f"W{self.num_layers}"].shape[1]
+            y = check_labels(y, num_classes, "y", num_examples=len(X))
         X = X.astype(self.dtype, copy=False)
         mode = "test" if y is None else "train"
         if self.use_dropout:
@@ -231,7 +247,7 @@ class FullyConnectedNet(Model):
         if y is None:
             return scores
 
-        loss, dscores = softmax_loss(scores, y)
+        loss, dscores = _softmax_loss(scores, y)  # y checked above
         grads = {}
         dout, grads[f"W{last}"], grads[f"b{last}"] = affine_backward(dscores, scores_cache)
         for i in range(self.num_layers - 1, 0, -1):

@@ -16,6 +16,7 @@ from numpy.typing import DTypeLike
 
 from tinyvision.model import Model
 from tinyvision.validation import (
+    check_all_finite,
     check_float_array,
     check_labels,
     check_positive_int,
@@ -270,9 +271,13 @@ class KNearestNeighbor(Model):
                 f"flatten images first, e.g. {name}.reshape(len({name}), -1)"
             )
         X = check_float_array(X, name, 2)
+        hint = "drop or impute those examples first"
         if self.dtype is not None and X.dtype != self.dtype:
-            X = X.astype(self.dtype)
-        return X
+            with np.errstate(over="ignore"):  # a value beyond the dtype's range is refused below
+                X = X.astype(self.dtype)
+            hint += f" (values beyond the range of {self.dtype} become inf)"
+        # NaN distances compare false with everything, so NaN/inf rows would vote at random.
+        return check_all_finite(X, name, hint=hint)
 
     def _check_trained(self) -> None:
         if self.X_train is None:

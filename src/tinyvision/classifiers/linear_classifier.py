@@ -2,13 +2,17 @@
 
 `LinearClassifier.train` follows CS231n assignment 1: W is created lazily as
 0.001 * randn(D, C) with C = max(y) + 1, minibatches are sampled with replacement, and the
-loss history is returned. `preprocess_for_linear` applies the course's preprocessing: flatten,
-subtract the training mean image, and append a constant-1 column (the bias trick).
+loss history is returned. As the Solver does for the nets, training stops with
+`TrainingDivergedError` when the loss stops being finite (a learning rate too large for the
+data), with W kept at its last value whose loss was finite. `preprocess_for_linear` applies the
+course's preprocessing: flatten, subtract the training mean image, and append a constant-1
+column (the bias trick).
 """
 
 from __future__ import annotations
 
 import logging
+import math
 from abc import ABC, abstractmethod
 
 import numpy as np
@@ -16,13 +20,16 @@ from numpy.typing import DTypeLike
 
 from tinyvision.classifiers.linear_svm import svm_loss_vectorized
 from tinyvision.classifiers.softmax import softmax_loss_vectorized
+from tinyvision.errors import TrainingDivergedError
 from tinyvision.init import make_rng
 from tinyvision.model import Model
 from tinyvision.validation import (
     check_float_array,
     check_in_range,
     check_labels,
+    check_non_negative,
     check_non_negative_int,
+    check_positive,
     check_positive_int,
     check_same_length,
 )
@@ -74,9 +81,9 @@ class LinearClassifier(Model, ABC):
 
         X: (N, D) float training data (use preprocess_for_linear for images)
         y: (N,) int labels in [0, C); C = max(y) + 1 when W is first created
-        learning_rate: SGD step size
-        reg: L2 regularisation strength
-        num_iters: number of SGD steps
+        learning_rate: SGD step size, > 0
+        reg: L2 regularisation strength, >= 0
+        num_iters: number of SGD steps, >= 0
         batch_size: examples per step, drawn with replacement
         verbose: log the loss every 100 iterations (logger "tinyvision.classifiers...")
         lr_decay: factor applied to the learning rate after every epoch, i.e. every
@@ -84,6 +91,9 @@ class LinearClassifier(Model, ABC):
             early steps be large and the last ones settle (0.9 with 30 epochs gains about two
             points of CIFAR-10 accuracy over a constant rate)
         returns the loss at every iteration, a list of num_iters floats
+        raises ValueError for bad data or settings (naming the argument), and
+            TrainingDivergedError when a minibatch loss is NaN or infinite: W is then the last
+            W whose loss was finite (the initial W if the very first loss was not)
 
         Called without data (`train()` / `train(False)`) it is the model contract's mode switch
         and returns the classifier, which behaves the same in both modes.
@@ -95,6 +105,8 @@ class LinearClassifier(Model, ABC):
         check_same_length(X, y)
         if len(X) == 0:
             raise ValueError("X is empty; training needs at least one example")
+        learning_rate = check_positive(learning_rate, "learning_rate")
+        reg = check_non_negative(reg, "reg")
         check_non_negative_int(num_iters, "num_iters")
         check_positive_int(batch_size, "batch_size")
         check_in_range(lr_decay, "lr_decay", 0, 1, low_open=True)
@@ -110,13 +122,24 @@ class LinearClassifier(Model, ABC):
 
         steps_per_epoch = -(-num_train // batch_size)
         loss_history = []
+        # W of the previous step; the update makes a new array, so keeping it costs no copy.
+        last_good = self.W
         for it in range(num_iters):
             if it and it % steps_per_epoch == 0:
                 learning_rate *= lr_decay
             batch = self.rng.choice(num_train, batch_size, replace=True)
             loss, grad = self.loss(X[batch], y[batch], reg)
+            if not math.isfinite(loss):
+                self.W = last_good
+                kept = (
+                    f"W keeps its value from iteration {it}, the last with a finite loss"
+                    if it
+                    else "W keeps its initial value"
+                )
+                raise TrainingDivergedError(it + 1, loss, learning_rate, kept=kept)
             loss_history.append(loss)
-            self.W -= learning_rate * grad
+            last_good = self.W
+            self.W = self.W - learning_rate * grad
             if verbose and it % 100 == 0:
                 logger.info("iteration %d / %d: loss %f", it, num_iters, loss)
         return loss_history

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from tinyvision.layers.losses import svm_loss
+from tinyvision.layers.losses import _svm_loss
 from tinyvision.layers.regularization import l2_regularization
+from tinyvision.validation import check_labels
 
 __all__ = ["svm_loss_naive", "svm_loss_vectorized"]
 
@@ -26,7 +27,9 @@ def svm_loss_naive(
     y: (N,) int labels in [0, C)
     reg: L2 regularisation strength
     returns (loss as a float, dW of shape (D, C) and W's dtype)
+    raises ValueError unless y holds one integer label in [0, C) per row of X
     """
+    y = check_labels(y, W.shape[1], "y", num_examples=X.shape[0])
     dW = np.zeros_like(W)
     num_classes = W.shape[1]
     num_train = X.shape[0]
@@ -59,10 +62,12 @@ def svm_loss_vectorized(
     y: (N,) int labels in [0, C)
     reg: L2 regularisation strength
     returns (loss as a float, dW of shape (D, C) and W's dtype)
+    raises ValueError unless y holds one integer label in [0, C) per row of X
     """
+    y = check_labels(y, W.shape[1], "y", num_examples=X.shape[0])
     # The loss layer gives the data loss and dscores; the chain rule through X @ W gives dW.
     scores = X @ W  # (N, C)
-    data_loss, dscores = svm_loss(scores, y)
+    data_loss, dscores = _svm_loss(scores, y)  # y checked above
     penalty, dW_reg = l2_regularization(W, reg, scale=1.0)
     dW = X.T @ dscores + dW_reg  # (D, C)
     return float(data_loss + penalty), dW.astype(W.dtype, copy=False)

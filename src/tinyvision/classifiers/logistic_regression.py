@@ -35,7 +35,6 @@ from tinyvision.validation import (
     check_labels,
     check_non_negative,
     check_positive_int,
-    check_same_length,
 )
 
 __all__ = ["LogisticRegression", "demo_breast_cancer"]
@@ -60,6 +59,7 @@ class LogisticRegression(Model):
         """
         self.num_features = check_positive_int(num_features, "num_features")
         self.reg = check_non_negative(reg, "reg")
+        weight_scale = check_non_negative(weight_scale, "weight_scale")
         rng = make_rng(seed)
         self.params = {"W": weight_scale * rng.standard_normal((self.num_features + 1, 1))}
 
@@ -77,11 +77,14 @@ class LogisticRegression(Model):
         y: (N,) labels in {0, 1}, or None
         returns scores [0, z] (N, 2) when y is None (argmax = predicted class), else
         (loss, {"W": dW (D + 1, 1)})
+        raises ValueError unless y holds one integer label in {0, 1} per row of X
         """
+        if y is not None:
+            y = check_labels(y, 2, "y", num_examples=len(X))
         z, cache = self._logits(X)
         if y is None:
             return np.concatenate([np.zeros_like(z), z], axis=1)
-        targets = np.asarray(y, dtype=z.dtype).reshape(z.shape)
+        targets = y.astype(z.dtype)[:, None]  # (N, 1), like z
         loss, dz = bce_with_logits_loss(z, targets)
         _, dw, db = affine_backward(dz, cache)
         penalty, dw_reg = l2_regularization(self.params["W"][:-1], self.reg, scale=0.5)
@@ -124,8 +127,7 @@ class LogisticRegression(Model):
         y: (N,) labels in {0, 1}
         returns the fraction of correct predictions
         """
-        y = check_labels(y, num_classes=2)
-        check_same_length(X, y)
+        y = check_labels(y, 2, "y", num_examples=len(X))
         return float(np.mean(self.predict(X) == y))
 
 

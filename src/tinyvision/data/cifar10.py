@@ -58,6 +58,37 @@ def _check_file(path: Path) -> None:
         raise FileNotFoundError(f"CIFAR-10 file {path} is missing; {_how_to_get(path.parent)}")
 
 
+def _pixels_as_uint8(data: np.ndarray, path: Path) -> npt.NDArray[np.uint8]:
+    """The pixel rows of a batch as uint8, refusing values a cast would silently change.
+
+    The official files hold uint8 and pass untouched. Other integer or float arrays must hold
+    whole numbers in [0, 255] (floats also finite): casting 300 or -1 wraps around and a NaN
+    becomes an arbitrary byte, so those are DataErrors naming the file, the image and the value.
+    """
+    if data.dtype == np.uint8:
+        return data
+    if data.dtype.kind not in "iuf":
+        raise DataError(
+            f"{path}: b'data' must hold pixel values as integers in [0, 255], got dtype "
+            f"{data.dtype}; the file is not an official CIFAR-10 batch"
+        )
+    if data.size == 0:
+        return data.astype(np.uint8)
+    # min/max first (one pass each); NaN makes them NaN, which fails both comparisons.
+    low, high = data.min(), data.max()
+    whole = data.dtype.kind != "f" or bool(np.all(data == np.round(data)))
+    if 0 <= low and high <= 255 and whole:
+        return data.astype(np.uint8)
+    with np.errstate(invalid="ignore"):
+        bad = ~((data >= 0) & (data <= 255) & (data == np.round(data)))
+    image, pixel = np.unravel_index(int(np.flatnonzero(bad)[0]), data.shape)
+    raise DataError(
+        f"{path}: b'data' must hold whole pixel values in [0, 255], got {data[image, pixel]} "
+        f"(dtype {data.dtype}) in image {image}, value {pixel}; the file is corrupt or not "
+        "an official CIFAR-10 batch, download it again"
+    )
+
+
 def read_cifar_batch_uint8(
     filename: str | os.PathLike[str],
 ) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.int64]]:
@@ -69,6 +100,11 @@ def read_cifar_batch_uint8(
     Returns:
         X: uint8 array of shape (n, 32, 32, 3), images in HWC order.
         Y: int64 array of shape (n,), labels in [0, 10).
+
+    Raises:
+        FileNotFoundError: the file or its folder is missing (says how to download).
+        DataError: not a CIFAR-10 batch: keys, shapes, pixels that are not whole numbers in
+            [0, 255] (NaN, 300, -1, ...), labels outside [0, 10); the message names the file.
     """
     path = Path(filename)
     _check_file(path)
@@ -83,6 +119,7 @@ def read_cifar_batch_uint8(
     if not isinstance(data, np.ndarray) or data.ndim != 2 or data.shape[1] != _PIXELS:
         shape = getattr(data, "shape", type(data).__name__)
         raise DataError(f"{path}: b'data' must be an array of shape (n, {_PIXELS}), got {shape}")
+    data = _pixels_as_uint8(data, path)
     labels = np.asarray(batch[b"labels"])
     if labels.shape != (data.shape[0],) or (
         labels.size

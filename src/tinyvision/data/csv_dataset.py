@@ -3,6 +3,10 @@
 Each example is {"features": float64 vector of the chosen columns, "target": float}. Feature
 selection is the dataset's `feature_columns`; `FeatureNormalizationTransform` fills missing
 values with the column mean and scales each feature by its min/max range.
+
+The file is read as UTF-8 (a byte-order mark is dropped). Values that are numbers but not
+finite ("inf", "1e400") are refused rather than read: they would turn whole columns into NaN
+after normalisation. Missing cells (empty, NA, nan, ...) are allowed in feature columns.
 """
 
 from __future__ import annotations
@@ -80,8 +84,10 @@ class CSVDataset:
 
     Raises:
         FileNotFoundError: the file does not exist.
-        DataError: no header or rows, an unknown column (the message lists the available
-            ones), or a non-numeric cell in a feature or target column.
+        DataError: not UTF-8 text, no header or rows, a column name given twice, an unknown
+            column (the message lists the available ones), or a non-numeric or infinite cell
+            in a feature or target column; each message names the file (and the column and
+            line when there is one).
     """
 
     def __init__(
@@ -94,11 +100,25 @@ class CSVDataset:
         self.path = Path(path).expanduser()
         if not self.path.is_file():
             raise FileNotFoundError(f"CSV file {self.path} does not exist")
-        with self.path.open(newline="", encoding="utf-8") as f:
-            rows = list(csv.reader(f))
+        # utf-8-sig drops the byte-order mark some editors write, which would otherwise stick
+        # to the first column's name.
+        try:
+            with self.path.open(newline="", encoding="utf-8-sig") as f:
+                rows = list(csv.reader(f))
+        except UnicodeDecodeError as error:
+            raise DataError(
+                f"{self.path} is not UTF-8 text (byte {error.object[error.start]:#04x} at "
+                f"offset {error.start}); save it as UTF-8 CSV"
+            ) from error
         if len(rows) < 2:
             raise DataError(f"{self.path} needs a header line and at least one data row")
         header, body = [h.strip() for h in rows[0]], rows[1:]
+        repeated = sorted({name for name in header if header.count(name) > 1})
+        if repeated:
+            raise DataError(
+                f"{self.path}: the header names the column(s) {repeated} more than once; "
+                "give every column its own name"
+            )
         bad = [i + 2 for i, row in enumerate(body) if len(row) != len(header)]
         if bad:
             raise DataError(
@@ -125,6 +145,13 @@ class CSVDataset:
                 raise DataError(
                     f"{self.path}: column {name!r} holds the non-numeric value "
                     f"{columns[name][row]!r} in line {row + 2}"
+                )
+            infinite = [i for i, value in enumerate(parsed[name]) if math.isinf(value)]
+            if infinite:
+                raise DataError(
+                    f"{self.path}: column {name!r} holds the value {columns[name][infinite[0]]!r}"
+                    f" in line {infinite[0] + 2}, which is not a finite number; fix or remove "
+                    "it (write an empty cell for a missing value)"
                 )
         self.targets = np.array(parsed[target_column], dtype=np.float64)
         if np.isnan(self.targets).any():

@@ -6,11 +6,19 @@ The loss is a NumPy scalar of x's dtype and dx has x's shape and dtype.
 
 log_softmax, the stable log-probabilities under a softmax, is here because the cross-entropy
 losses are built on it; the captioning losses and decoders use it too.
+
+The classification losses are public entry points, so they check their labels (integer, one
+per row of x, in [0, C)): a negative label would otherwise index from the end and give the
+loss of another class without a word. The check is one min and one max over y. A model that
+has checked its labels at its own entry calls the unchecked maths, `_svm_loss` and
+`_softmax_loss`, so each call is checked once.
 """
 
 from __future__ import annotations
 
 import numpy as np
+
+from tinyvision.validation import check_labels
 
 from .activations import sigmoid
 
@@ -38,13 +46,26 @@ def log_softmax(x: np.ndarray, axis: int = -1) -> np.ndarray:
     return shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
 
 
+def _check_scores_and_labels(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Return y as int64 labels for the (N, C) scores x, or raise ValueError naming the fault."""
+    if np.ndim(x) != 2:
+        raise ValueError(f"x must be (N, C) class scores, got shape {np.shape(x)}")
+    return check_labels(y, x.shape[1], "y", num_examples=x.shape[0], examples_name="x")
+
+
 def svm_loss(x: np.ndarray, y: np.ndarray) -> tuple[np.floating, np.ndarray]:
     """Multiclass hinge loss with margin 1, mean over examples.
 
     x: (N, C) class scores, x[i, j] the score of class j for example i
     y: (N,) integer labels, 0 <= y[i] < C
     returns loss (scalar), dx (N, C)
+    raises ValueError for labels that are not integers in [0, C), one per row of x
     """
+    return _svm_loss(x, _check_scores_and_labels(x, y))
+
+
+def _svm_loss(x: np.ndarray, y: np.ndarray) -> tuple[np.floating, np.ndarray]:
+    """svm_loss for labels already checked (int64 in [0, C), one per row of x)."""
     n = x.shape[0]
     rows = np.arange(n)
     margins = np.maximum(0, x - x[rows, y][:, None] + 1)
@@ -63,7 +84,13 @@ def softmax_loss(x: np.ndarray, y: np.ndarray) -> tuple[np.floating, np.ndarray]
     x: (N, C) class scores
     y: (N,) integer labels, 0 <= y[i] < C
     returns loss (scalar), dx (N, C)
+    raises ValueError for labels that are not integers in [0, C), one per row of x
     """
+    return _softmax_loss(x, _check_scores_and_labels(x, y))
+
+
+def _softmax_loss(x: np.ndarray, y: np.ndarray) -> tuple[np.floating, np.ndarray]:
+    """softmax_loss for labels already checked (int64 in [0, C), one per row of x)."""
     n = x.shape[0]
     rows = np.arange(n)
     log_probs = log_softmax(x, axis=1)

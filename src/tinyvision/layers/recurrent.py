@@ -16,6 +16,8 @@ from typing import Any
 
 import numpy as np
 
+from tinyvision.validation import check_labels
+
 from .activations import sigmoid
 from .losses import log_softmax
 
@@ -327,8 +329,18 @@ def temporal_softmax_loss(
     mask: (N, T) bool; False positions (padding) contribute neither loss nor gradient
     verbose: log the shape of dx at DEBUG level
     returns loss (float) and dx (N, T, V), same dtype as x
+    raises ValueError unless y holds integers in [0, V) and y and mask have the shape (N, T)
     """
-    N = x.shape[0]
+    if np.ndim(x) != 3:
+        raise ValueError(f"x must be (N, T, V) scores, got shape {np.shape(x)}")
+    N, T, V = x.shape
+    y = check_labels(y, V, "y", ndim=2)
+    for name, array in (("y", y), ("mask", mask)):
+        if np.shape(array) != (N, T):
+            raise ValueError(
+                f"{name} must have the shape (N, T) = {(N, T)} of the scores x {x.shape}, "
+                f"got {np.shape(array)}"
+            )
     log_probs = log_softmax(x, axis=-1)  # (N, T, V)
     picked = np.take_along_axis(log_probs, y[..., None], axis=-1)[..., 0]
     loss = -np.sum(picked * mask) / N

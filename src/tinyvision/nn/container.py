@@ -12,7 +12,8 @@ from collections.abc import Callable, Iterator
 import numpy as np
 
 from ..layers import l2_regularization, softmax_loss, svm_loss
-from ..validation import check_non_negative
+from ..layers.losses import _softmax_loss, _svm_loss
+from ..validation import check_labels, check_non_negative
 from .module import Module
 
 __all__ = ["LOSSES", "Sequential"]
@@ -21,6 +22,8 @@ LOSSES: dict[str, Callable[[np.ndarray, np.ndarray], tuple[np.floating, np.ndarr
     "softmax": softmax_loss,
     "svm": svm_loss,
 }
+# The same losses without their label check: Sequential.loss checks the labels itself.
+_UNCHECKED_LOSSES = {"softmax": _softmax_loss, "svm": _svm_loss}
 
 
 class Sequential(Module):
@@ -93,11 +96,18 @@ class Sequential(Module):
         y: (N,) int64 labels in [0, C), or None
         returns scores (N, C) computed in evaluation mode when y is None; otherwise
         (loss, grads) from a training-mode pass, grads keyed like `params`
+        raises ValueError unless y holds one integer label in [0, C) per example; the labels
+        are checked before the forward pass when the last module is a Linear layer (it says
+        C), otherwise their upper bound is checked against the scores
         """
         if y is None:
             return self._forward_in_mode(X, training=False)
+        num_classes = self._num_outputs()
+        y = check_labels(y, num_classes, "y", num_examples=len(X))
         scores = self._forward_in_mode(X, training=True)
-        loss, dscores = LOSSES[self.loss_name](scores, y)
+        if num_classes is None:
+            y = check_labels(y, scores.shape[1], "y")
+        loss, dscores = _UNCHECKED_LOSSES[self.loss_name](scores, y)
         self.backward(dscores)
         grads = self.grads
         params = self.params
@@ -106,6 +116,11 @@ class Sequential(Module):
             loss += penalty
             grads[name] = grads[name] + dw
         return float(loss), grads
+
+    def _num_outputs(self) -> int | None:
+        """The number of scores per example when the last module says it (a Linear), else None."""
+        last = self[-1] if len(self) else None
+        return getattr(last, "out_features", None)
 
     def extra_repr(self) -> str:
         return f"loss={self.loss_name!r}, reg={self.reg}"

@@ -6,7 +6,7 @@ import numpy as np
 
 from ..init import init_weight, make_rng
 from ..layers import conv_backward_fast, conv_forward_fast
-from ..validation import check_non_negative_int, check_positive_int
+from ..validation import check_non_negative, check_non_negative_int, check_positive_int
 from .module import Module
 
 __all__ = ["Conv2d", "pair"]
@@ -65,6 +65,7 @@ class Conv2d(Module):
         self.kernel_size = pair(kernel_size, "kernel_size")
         self.stride = check_positive_int(stride, "stride")
         self.padding = check_non_negative_int(padding, "padding")
+        weight_scale = check_non_negative(weight_scale, "weight_scale")
         shape = (self.out_channels, self.in_channels, *self.kernel_size)
         self._params["W"] = init_weight(weight_init, shape, make_rng(seed), weight_scale, dtype)
         self._zero_bias = None

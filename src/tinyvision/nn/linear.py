@@ -6,7 +6,7 @@ import numpy as np
 
 from ..init import init_weight, make_rng
 from ..layers import affine_backward, affine_forward
-from ..validation import check_positive_int
+from ..validation import check_non_negative, check_positive_int
 from .module import Module
 
 __all__ = ["Linear"]
@@ -42,6 +42,7 @@ class Linear(Module):
         super().__init__()
         self.in_features = check_positive_int(in_features, "in_features")
         self.out_features = check_positive_int(out_features, "out_features")
+        weight_scale = check_non_negative(weight_scale, "weight_scale")
         rng = make_rng(seed)
         shape = (self.in_features, self.out_features)
         self._params["W"] = init_weight(weight_init, shape, rng, weight_scale, dtype)
