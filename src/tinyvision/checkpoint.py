@@ -42,6 +42,7 @@ from typing import Any
 
 import numpy as np
 
+from tinyvision import checkpoint_checks as checks
 from tinyvision.errors import DataError
 from tinyvision.files import atomic_write, load_arrays
 
@@ -215,21 +216,15 @@ def _open_npz(path: str | os.PathLike) -> dict[str, np.ndarray]:
         ) from None
 
 
-def _group(arrays: dict[str, np.ndarray], prefix: str) -> dict[str, np.ndarray]:
-    return {k[len(prefix) + 1 :]: v for k, v in arrays.items() if k.startswith(prefix + "/")}
-
-
-def _scalar_or_array(value: np.ndarray) -> Any:
-    """0-d entries come back as Python scalars (so t stays an int), others as arrays."""
-    return value.item() if value.ndim == 0 else value
-
-
 def load_checkpoint(path: str | os.PathLike) -> TrainingState:
-    """Read a checkpoint written by save_checkpoint.
+    """Read a checkpoint written by save_checkpoint, checking every field.
 
     path: the .npz file.
     returns the TrainingState. Raises FileNotFoundError for a missing file and
-    tinyvision.errors.DataError for a corrupt, truncated or foreign file.
+    tinyvision.errors.DataError for a corrupt, truncated or foreign file, naming the file and
+    the key of every missing or malformed field: JSON that does not parse, counters that are
+    not whole numbers >= 0, histories that are not 1-d numbers, learning rates that are
+    negative or not finite, optimiser state of the wrong shape, RNG states NumPy refuses.
     """
     arrays = _open_npz(path)
     required = ("meta", "rng_state", "loader_rng_states", "best_val_acc", "acc_iterations")
@@ -239,35 +234,48 @@ def load_checkpoint(path: str | os.PathLike) -> TrainingState:
             f"{str(path)!r} is not a tinyvision training checkpoint: missing {missing}; "
             f"pass the checkpoint.npz of a run folder (best.npz holds weights only)"
         )
-    meta = json.loads(arrays["meta"].item())
-    if meta.get("format_version") != FORMAT_VERSION:
-        raise DataError(
-            f"checkpoint {str(path)!r} has format version {meta.get('format_version')}, "
-            f"this tinyvision reads version {FORMAT_VERSION}"
+    meta = checks.meta_field(arrays, path, FORMAT_VERSION)
+    groups = {group: checks.weights(arrays, group, path) for group in _GROUPS}
+    params, best = groups["params"], groups["best_params"]
+    if best and {k: v.shape for k, v in best.items()} != {k: v.shape for k, v in params.items()}:
+        raise checks.bad_field(
+            path,
+            "best_params",
+            f"holds {_shapes(best)} but params holds {_shapes(params)}; they must match",
         )
-    configs: dict[str, dict[str, Any]] = {}
-    for key, value in _group(arrays, "optim").items():
-        param, name = key.rsplit("/", 1)
-        configs.setdefault(param, {})[name] = _scalar_or_array(value)
-    legacy = None
-    if "legacy_rng/keys" in arrays:
-        name, pos, has_gauss, cached = json.loads(arrays["legacy_rng/info"].item())
-        legacy = (name, arrays["legacy_rng/keys"], pos, has_gauss, cached)
+    histories = {
+        name: checks.history(arrays, name, path, learning_rates=name == "lr_history")
+        for name in _HISTORIES
+    }
+    acc_iterations = checks.history(arrays, "acc_iterations", path, integer=True)
+    lengths = {
+        "train_acc_history": len(histories["train_acc_history"]),
+        "val_acc_history": len(histories["val_acc_history"]),
+        "acc_iterations": len(acc_iterations),
+    }
+    if len(set(lengths.values())) > 1:
+        raise checks.bad_field(
+            path, "acc_iterations", f"and the accuracy histories differ in length: {lengths}"
+        )
+    rng_state = checks.json_field(arrays, "rng_state", path)
+    if rng_state is not None:
+        rng_state = checks.bit_generator_state(rng_state, "rng_state", path)
     return TrainingState(
-        params=_group(arrays, "params"),
-        buffers=_group(arrays, "buffers"),
-        best_params=_group(arrays, "best_params"),
-        best_buffers=_group(arrays, "best_buffers"),
-        optim_configs=configs,
-        best_val_acc=float(arrays["best_val_acc"]),
-        **{name: int(arrays[name]) for name in _COUNTERS},
-        **{name: arrays[name].tolist() for name in _HISTORIES},
-        acc_iterations=arrays["acc_iterations"].tolist(),
-        rng_state=json.loads(arrays["rng_state"].item()),
-        legacy_rng_state=legacy,
-        loader_rng_states=json.loads(arrays["loader_rng_states"].item()),
+        **groups,
+        optim_configs=checks.optim_configs(arrays, params, path),
+        best_val_acc=checks.finite_scalar(arrays, "best_val_acc", path),
+        **{name: checks.counter(arrays, name, path) for name in _COUNTERS},
+        **histories,
+        acc_iterations=acc_iterations,
+        rng_state=rng_state,
+        legacy_rng_state=checks.legacy_rng_state(arrays, path),
+        loader_rng_states=checks.loader_rng_states(arrays, path),
         meta=meta,
     )
+
+
+def _shapes(arrays: Mapping[str, np.ndarray]) -> str:
+    return "{" + ", ".join(f"{k}: {v.shape}" for k, v in sorted(arrays.items())) + "}"
 
 
 def save_weights(
@@ -295,10 +303,10 @@ def load_weights(path: str | os.PathLike) -> tuple[dict[str, np.ndarray], dict[s
     returns (params, buffers), each {name: ndarray}. Raises FileNotFoundError or DataError.
     """
     arrays = _open_npz(path)
-    params = _group(arrays, "params")
+    params = checks.weights(arrays, "params", path)
     if not params:
         raise DataError(f"{str(path)!r} holds no 'params/<name>' arrays; it is not a weights file")
-    return params, _group(arrays, "buffers")
+    return params, checks.weights(arrays, "buffers", path)
 
 
 def check_resumable(

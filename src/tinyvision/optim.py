@@ -63,12 +63,15 @@ _RANGES: dict[str, tuple[float, float, bool]] = {
 }
 
 
-def validate_config(config: dict[str, Any]) -> None:
+def validate_config(
+    config: dict[str, Any], hint: str | None = "pass a value in that range in optim_config"
+) -> None:
     """Raise ValueError when a hyperparameter in config is not a number in its allowed range.
 
     config: dict as passed to an update rule. learning_rate, epsilon and weight_decay must be
         finite and >= 0; momentum, decay_rate, beta1 and beta2 must lie in [0, 1).
         Keys that are not hyperparameters (state arrays, "t") are ignored.
+    hint: how to fix it, appended to the message (None: no hint).
     """
     for key, (low, high, open_high) in _RANGES.items():
         if key in config:
@@ -78,7 +81,7 @@ def validate_config(config: dict[str, Any]) -> None:
                 low,
                 high,
                 high_open=open_high,
-                hint="pass a value in that range in optim_config",
+                hint=hint,
             )
 
 

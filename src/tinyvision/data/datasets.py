@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
+from tinyvision.data.loader import stack_values
 from tinyvision.errors import DataError
 from tinyvision.validation import check_same_length
 
@@ -44,6 +45,10 @@ class Dataset(abc.ABC):
     @abc.abstractmethod
     def __getitem__(self, index: int) -> dict[str, Any]:
         """Return example `index` as {"image": array, "label": int}."""
+
+    def source(self, index: int) -> str | None:
+        """The file example `index` comes from, for error messages; None when in memory."""
+        return None
 
     def _check_index(self, index: int) -> int:
         """Accept negative indices like a list; raise IndexError outside the dataset."""
@@ -99,7 +104,7 @@ class ArrayDataset(Dataset):
         """
         images = self.images[indices]
         if self.transform is not None:
-            images = np.stack([self.transform(image) for image in images])
+            images = stack_values([self.transform(image) for image in images], "image", indices)
         return {"image": images, "label": self.labels[indices]}
 
 
@@ -113,11 +118,18 @@ def read_image(path: str | os.PathLike[str]) -> np.ndarray:
         float64 array of shape (H, W, 3), values in [0, 255].
 
     Raises:
-        DataError: the file is not a readable image (the message names it).
+        DataError: the file is not a readable image, or it has more pixels than Pillow's
+            decompression-bomb limit (the message names it).
     """
     try:
         with Image.open(path) as img:
             return np.asarray(img.convert("RGB"), dtype=np.float64)
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
+        # The warning too: it is raised as an error where warnings are turned into errors.
+        raise DataError(
+            f"refused the image {path}: {e} If the file is trusted, raise "
+            "PIL.Image.MAX_IMAGE_PIXELS (or set it to None) before reading it"
+        ) from e
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as e:
         raise DataError(f"cannot read the image {path}: {e}") from e
 
@@ -176,6 +188,10 @@ class ImageFolderDataset(Dataset):
     def __len__(self) -> int:
         """Return the number of images."""
         return len(self.samples)
+
+    def source(self, index: int) -> str | None:
+        """The path of image `index`."""
+        return str(self.samples[self._check_index(index)][0])
 
     def _image(self, index: int) -> np.ndarray:
         return read_image(self.samples[index][0])

@@ -3,8 +3,11 @@
 Downloads stream into a temporary file next to the destination, are checked against an MD5
 sum and only then renamed into place, so an interrupted or corrupt download never looks like a
 finished one. Archives are extracted member by member after every member has been checked:
-absolute paths, `..` escapes, links and device files are refused. Extraction goes to a temporary
-folder that is renamed into place at the end, so a crash never leaves a half-extracted tree.
+absolute paths, `..` escapes, links, device files and a file and a folder of the same name are
+refused. Extraction goes to a temporary folder whose files are moved into place at the end, so a
+crash never leaves a half-extracted tree, and files of the user's own in the data folder are
+never touched. Temporary files and folders left by a killed download are removed by the next
+one (`tinyvision.files.clean_stale_temp_files`).
 """
 
 from __future__ import annotations
@@ -17,10 +20,8 @@ import os
 import re
 import shutil
 import tarfile
-import tempfile
 import urllib.error
 import urllib.request
-import uuid
 import zlib
 from collections.abc import Iterator
 from pathlib import Path, PurePosixPath, PureWindowsPath
@@ -31,6 +32,7 @@ from tqdm.auto import tqdm
 from tinyvision.data.cifar10 import CIFAR10_FILES
 from tinyvision.data.paths import CIFAR10_FOLDER, default_data_dir
 from tinyvision.errors import DataError
+from tinyvision.files import clean_stale_temp_files, create_temp_file, temp_file_name
 
 __all__ = [
     "CIFAR10_ARCHIVE",
@@ -119,10 +121,10 @@ def fetch_url(
     expected = _check_md5_arg(md5)
     dest = Path(dest).expanduser()
     dest.parent.mkdir(parents=True, exist_ok=True)
-    # A unique name opened with "xb" (not mkstemp) so the file gets the usual umask permissions.
-    tmp = dest.parent / f".{dest.name}.{uuid.uuid4().hex}.part"
+    # Named so that clean_stale_temp_files removes it if this process is killed mid-download.
+    tmp, out = create_temp_file(dest, ".part")
     try:
-        with open(tmp, "xb") as out:
+        with out:
             try:
                 response = urllib.request.urlopen(url, timeout=timeout)
             except (urllib.error.URLError, OSError, http.client.HTTPException, ValueError) as e:
@@ -193,18 +195,63 @@ def _check_member(member: tarfile.TarInfo, target: Path) -> PurePosixPath:
     return path
 
 
+def _claim(
+    kinds: dict[PurePosixPath, tuple[bool, str]], rel: PurePosixPath, is_dir: bool, name: str
+) -> None:
+    """Record that member `name` makes `rel` a folder or a file; refuse a clash of the two."""
+    previous_is_dir, previous = kinds.setdefault(rel, (is_dir, name))
+    if previous_is_dir != is_dir:
+        as_file, as_folder = (previous, name) if is_dir else (name, previous)
+        members = (
+            ""
+            if as_file == as_folder
+            else f" (member {as_file!r} makes it a file, member {as_folder!r} a folder)"
+        )
+        raise DataError(
+            f"refused archive member {name!r}: the archive holds both a file and a folder named "
+            f"{str(rel)!r}{members}; it cannot be extracted"
+        )
+
+
+def _check_layout(checked: list[tuple[tarfile.TarInfo, PurePosixPath]], target: Path) -> None:
+    """Refuse members that would need a path to be a file and a folder at once.
+
+    That is a file and a folder of the same name (in either order), a file below another
+    member's file, or a member that clashes with what `target` already holds.
+    """
+    kinds: dict[PurePosixPath, tuple[bool, str]] = {PurePosixPath("."): (True, ".")}
+    for member, rel in checked:
+        for parent in reversed(rel.parents):
+            _claim(kinds, parent, True, member.name)
+        _claim(kinds, rel, member.isdir(), member.name)
+    for rel, (is_dir, name) in kinds.items():
+        out = target / rel
+        if is_dir and (out.exists() or out.is_symlink()) and not out.is_dir():
+            raise DataError(
+                f"refused archive member {name!r}: it needs {out} to be a folder, but it is a "
+                "file; move that file away and try again"
+            )
+        if not is_dir and out.is_dir():
+            raise DataError(
+                f"refused archive member {name!r}: {out} is a folder, the archive holds a file "
+                "there; move that folder away and try again"
+            )
+
+
 def safe_extract_tar(archive: str | os.PathLike[str], target: str | os.PathLike[str]) -> None:
     """Extract a (possibly compressed) tar archive into `target`, refusing unsafe members.
 
     Every member is checked before anything is written, so a refused archive writes nothing.
+    Files extracted into a folder that already holds files of the same name replace them.
 
     Args:
         archive: path of the .tar / .tar.gz file.
         target: existing folder to extract into.
 
     Raises:
-        DataError: a member is absolute, escapes `target`, is a link or a device (the message
-            names it), or the archive is corrupt.
+        DataError: a member is absolute, escapes `target`, is a link or a device, or would
+            make a path both a file and a folder (the message names it), or the archive is
+            corrupt.
     """
     archive = Path(archive)
     target = Path(target).resolve()
@@ -212,6 +259,7 @@ def safe_extract_tar(archive: str | os.PathLike[str], target: str | os.PathLike[
         with tarfile.open(archive, "r:*") as tar:
             members = tar.getmembers()
             checked = [(m, _check_member(m, target)) for m in members]
+            _check_layout(checked, target)
             for member, rel in checked:
                 out = target / rel
                 if member.isdir():
@@ -243,10 +291,47 @@ def cifar10_is_complete(root: str | os.PathLike[str]) -> bool:
     return all((root / name).is_file() for name in CIFAR10_FILES)
 
 
+def _move_into(extracted: Path, root: Path) -> None:
+    """Move the extracted CIFAR-10 files into an existing folder, keeping every other file.
+
+    Files of the same name (an earlier, incomplete copy) are replaced; the user's own files
+    stay. Every clash is checked before the first file moves.
+    """
+    if not root.is_dir():
+        raise DataError(
+            f"{root} exists but is not a folder; move it away and run the download again"
+        )
+    moves = []
+    for source in sorted(extracted.rglob("*")):
+        dest = root / source.relative_to(extracted)
+        if source.is_dir():
+            if (dest.exists() or dest.is_symlink()) and not dest.is_dir():
+                raise DataError(
+                    f"cannot complete {root}: CIFAR-10 has a folder {dest.name!r} where {dest} "
+                    "is a file; move that file away and run the download again"
+                )
+        elif dest.is_dir():
+            raise DataError(
+                f"cannot complete {root}: CIFAR-10 has a file {dest.name!r} where {dest} is a "
+                "folder; move that folder away and run the download again"
+            )
+        else:
+            moves.append((source, dest))
+    logger.warning("completing the incomplete CIFAR-10 folder %s (other files are kept)", root)
+    for source, dest in moves:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(source, dest)
+
+
 def _extract_cifar10(archive: Path, data_dir: Path) -> Path:
-    """Extract into a temporary folder, check the layout, then rename it into place."""
+    """Extract into a temporary folder, check the layout, then move the files into place.
+
+    Only what the archive holds under cifar-10-batches-py/ reaches data_dir; other files in
+    data_dir and in an existing cifar-10-batches-py are left alone.
+    """
     root = data_dir / CIFAR10_FOLDER
-    staging = Path(tempfile.mkdtemp(prefix=".cifar-10-extract-", dir=data_dir))
+    staging = temp_file_name(root, ".tmp")
+    staging.mkdir()
     try:
         safe_extract_tar(archive, staging)
         extracted = staging / CIFAR10_FOLDER
@@ -257,10 +342,9 @@ def _extract_cifar10(archive: Path, data_dir: Path) -> Path:
                 f"{', '.join(missing)}; delete the archive and download it again"
             )
         if root.exists() or root.is_symlink():
-            # An incomplete earlier copy: moved into the staging folder so it is deleted with it.
-            logger.warning("replacing the incomplete CIFAR-10 folder %s", root)
-            os.replace(root, staging / "incomplete-previous-copy")
-        os.replace(extracted, root)
+            _move_into(extracted, root)
+        else:
+            os.replace(extracted, root)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return root
@@ -276,7 +360,9 @@ def download_cifar10(
 
     A complete `<data_dir>/cifar-10-batches-py` means no network access at all; an archive
     already in `data_dir` with the right MD5 is extracted without downloading it again. The
-    archive is kept next to the folder.
+    archive is kept next to the folder. An incomplete folder is completed: the archive's files
+    replace those of the same name and any other file in it is kept. Temporary files that a
+    killed earlier download left in `data_dir` are removed first.
 
     Args:
         data_dir: where to put the archive and the folder; None means `default_data_dir()`.
@@ -300,6 +386,7 @@ def download_cifar10(
         logger.info("CIFAR-10 is already in %s", root)
         return root
     data_dir.mkdir(parents=True, exist_ok=True)
+    clean_stale_temp_files(data_dir)
     archive = data_dir / CIFAR10_ARCHIVE
     if archive.is_file() and (expected is None or file_md5(archive) == expected):
         logger.info("reusing the archive %s", archive)

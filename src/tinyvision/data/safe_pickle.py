@@ -83,31 +83,39 @@ class RestrictedUnpickler(pickle.Unpickler):
             ) from None
 
 
-def _load(stream: io.BufferedIOBase, encoding: str, source: str) -> Any:
-    """Run the restricted unpickler on `stream`, turning pickle's failures into DataError."""
+def _load(stream: io.BufferedIOBase, encoding: str, source: str | None) -> Any:
+    """Run the restricted unpickler on `stream`, turning pickle's failures into DataError.
+
+    source: what the stream was read from (a file's path), named in every message; None for
+    anonymous bytes.
+    """
     try:
         return RestrictedUnpickler(stream, encoding=encoding).load()
-    except DataError:
-        raise
+    except DataError as e:
+        if source is None:
+            raise
+        raise DataError(f"{source}: {e}") from e
     except _CORRUPT_ERRORS as e:
         raise DataError(
-            f"{source} is truncated or corrupt ({type(e).__name__}: {e}); delete it and "
-            "download the data again"
+            f"{source or 'the pickle data'} is truncated or corrupt ({type(e).__name__}: {e}); "
+            "delete it and download the data again"
         ) from e
 
 
-def safe_loads(data: bytes, encoding: str = "bytes") -> Any:
+def safe_loads(data: bytes, encoding: str = "bytes", source: str | None = None) -> Any:
     """Unpickle `data` with `RestrictedUnpickler`.
 
     Args:
         data: the pickle bytes.
         encoding: how Python 2 `str` objects are decoded: "bytes" (keys stay b'data', the
             default) or "latin1".
+        source: where the bytes came from (a path or URL), named in every error message.
 
     Returns:
-        The unpickled object. Refused globals and corrupt data raise DataError.
+        The unpickled object. Refused globals and corrupt data raise DataError (naming
+        `source` when given).
     """
-    return _load(io.BytesIO(data), encoding, "the pickle data")
+    return _load(io.BytesIO(data), encoding, None if source is None else str(source))
 
 
 def safe_load(path: str | os.PathLike[str], encoding: str = "bytes") -> Any:
@@ -118,8 +126,8 @@ def safe_load(path: str | os.PathLike[str], encoding: str = "bytes") -> Any:
         encoding: how Python 2 `str` objects are decoded ("bytes" or "latin1").
 
     Returns:
-        The unpickled object. Refused globals raise DataError naming the global; truncated or
-        corrupt files raise DataError naming the file.
+        The unpickled object. Refused globals raise DataError naming the file and the global;
+        truncated or corrupt files raise DataError naming the file.
     """
     path = Path(path)
     with path.open("rb") as f:
