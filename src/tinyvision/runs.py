@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from tinyvision.files import load_arrays, load_json, save_arrays, write_json
+from tinyvision.files import clean_stale_temp_files, load_arrays, load_json, save_arrays, write_json
 
 __all__ = [
     "claim_run_dir",
@@ -143,6 +143,8 @@ def claim_run_dir(
                     f"again{hint}"
                 )
             _empty(folder)
+        # Temp files of writers killed mid-write in an earlier run into this folder.
+        clean_stale_temp_files(folder)
         yield folder
     finally:
         lock.unlink(missing_ok=True)
