@@ -220,19 +220,7 @@ class Module(Model, ABC):
     def _assign(self, kind: str, new_values: Mapping[str, np.ndarray]) -> None:
         """Replace every array of one kind, after checking that names and shapes all match."""
         current = dict(self._named(kind))
-        missing = sorted(set(current) - set(new_values))
-        unexpected = sorted(set(new_values) - set(current))
-        if missing or unexpected:
-            raise ValueError(
-                f"{kind} do not match the model: missing {missing}, unexpected {unexpected}; "
-                f"expected exactly {sorted(current)}"
-            )
-        for name, value in new_values.items():
-            if np.shape(value) != current[name].shape:
-                raise ValueError(
-                    f"{kind[:-1]} {name!r} has shape {np.shape(value)} but the model expects "
-                    f"{current[name].shape}"
-                )
+        check_state_dict(new_values, current, f"{type(self).__name__}'s {kind}")
         for name, value in new_values.items():
             store, leaf = self._locate(name, kind)
             store[leaf] = np.array(value, dtype=current[name].dtype, copy=True)
