@@ -59,8 +59,11 @@ def test_classification_net_calls_its_weight_scale_std():
 
 def test_cli_refuses_a_nan_weight_scale(tmp_path, capsys):
     argv = ["train", "--model", "fc", "--weight-scale", "nan", "--out", str(tmp_path / "run")]
-    assert main(argv) == 2
-    assert "weight_scale must be a finite number > 0, got nan" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exit_info:
+        main(argv)
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert "argument --weight-scale: weight_scale must be a finite number > 0, got nan" in err
 
 
 # ----------------------------------------------------------------------------------------- kNN

@@ -141,8 +141,9 @@ def test_cli_errors(tmp_path, capsys):
     assert "coco2014_captions.h5" in err and "--data-dir" in err
     assert main(["caption", "sample", str(tmp_path / "missing")]) == 2
     assert "is not a run folder: it has no config.json" in capsys.readouterr().err
-    assert main(["caption", "train", "--epochs", "0"]) == 2
-    assert "epochs must be a positive integer" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["caption", "train", "--epochs", "0"])
+    assert "argument --epochs: epochs must be a positive integer" in capsys.readouterr().err
 
 
 def test_sample_rejects_bad_arguments(lstm_run):

@@ -98,8 +98,6 @@ def test_conv_models_train_on_images_plot_filters_and_reload(tmp_path, capsys, o
 
 
 def test_bad_option_values_are_reported_without_a_traceback(tmp_path, capsys):
-    assert main(["train", "--epochs", "0", "--out", str(tmp_path / "r")]) == 2
-    assert "epochs must be a positive integer, got 0" in capsys.readouterr().err
     with pytest.raises(SystemExit) as exit_info:
         main(["--threads", "0", "train", "--out", str(tmp_path / "r")])
     assert exit_info.value.code == 2

@@ -140,7 +140,10 @@ def test_cli_exits_non_zero_with_the_message(model, tmp_path, capsys):
 
 @pytest.mark.parametrize("value", ["nan", "-0.1"])
 def test_cli_refuses_a_bad_learning_rate(value, tmp_path, capsys):
-    status = main(["train", "--model", "svm", f"--lr={value}", "--out", str(tmp_path / "run")])
-    assert status == 2
+    with pytest.raises(SystemExit) as exit_info:
+        main(["train", "--model", "svm", f"--lr={value}", "--out", str(tmp_path / "run")])
+    assert exit_info.value.code == 2
     expected = f"learning_rate must be a finite number > 0, got {float(value)} (float)"
-    assert expected in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "argument --learning-rate/--lr" in err and expected in err
+    assert not (tmp_path / "run").exists()

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -104,4 +106,29 @@ def test_a_diverged_run_writes_its_folder_with_status_diverged(tmp_path, capsys)
     assert "tinyvision: error:" in capsys.readouterr().err
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["status"] == "diverged"
+    assert main(["-q", "evaluate", str(out)]) == 0
+
+
+def test_two_processes_into_one_out_leave_one_consistent_run(tmp_path):
+    out = tmp_path / "shared"
+    commands = [
+        [sys.executable, "-m", "tinyvision", "-q", "train", "--model", model, "--out", str(out)]
+        for model in ("softmax", "svm")
+    ]
+    processes = [
+        subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for command in commands
+    ]
+    results = [(p.wait(timeout=120), p.stderr.read()) for p in processes]
+    for p in processes:
+        p.stdout.close()
+        p.stderr.close()
+    codes = sorted(code for code, _ in results)
+    assert codes == [0, 2], results
+    refused = next(message for code, message in results if code == 2)
+    assert str(out) in refused and "tinyvision: error:" in refused
+    assert len(refused.strip().splitlines()) == 1
+    winner = json.loads((out / "config.json").read_text())["model"]
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["model"] == winner
     assert main(["-q", "evaluate", str(out)]) == 0

@@ -74,7 +74,7 @@ def test_resolve_config_fills_defaults_and_keeps_explicit_values():
         ({"hidden_dims": (10, 0)}, "hidden_dims must be a positive integer, got 0"),
         ({"metric": "cosine"}, "metric must be one of l2, l1"),
         ({"model": "cnn", "dataset": "spiral"}, "takes images"),
-        ({"dtype": "float16"}, "float32 or float64"),
+        ({"dtype": "float16"}, "dtype must be one of float32, float64"),
         ({"schedule": "linear"}, "schedule must be one of step, cosine"),
         ({"augment": True, "model": "softmax"}, "use it with --model .*two-layer"),
         ({"augment": True, "model": "fc", "dataset": "spiral"}, "needs images"),

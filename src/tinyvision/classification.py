@@ -116,7 +116,17 @@ def load_dataset(config: TrainConfig) -> dict[str, np.ndarray]:
     The split is fixed by the data set, not by config.seed, so every run sees the same test set.
     """
     data = DATASET_LOADERS[config.dataset](config, np.dtype(config.dtype))
-    return {f"{kind}_{split}": data[f"{kind}_{split}"] for split in SPLITS for kind in "Xy"}
+    splits = {f"{kind}_{split}": data[f"{kind}_{split}"] for split in SPLITS for kind in "Xy"}
+    available = len(splits["y_train"])
+    if config.num_training is not None and config.dataset != "cifar10":
+        if config.num_training > available:
+            raise ValueError(
+                f"--num-training {config.num_training} is more than the {available} training "
+                f"examples of {config.dataset}; give at most {available}"
+            )
+        splits["X_train"] = splits["X_train"][: config.num_training]
+        splits["y_train"] = splits["y_train"][: config.num_training]
+    return splits
 
 
 def num_classes(data: Mapping[str, np.ndarray]) -> int:

@@ -134,7 +134,9 @@ class RunConfig(JsonConfig):
     patience: int | None = setting(
         "stop after this many epochs without a better validation score", check="positive_int"
     )
-    dtype: str = setting("float dtype of parameters and data", default="float32")
+    dtype: str = setting(
+        "float dtype of parameters and data", default="float32", choices=("float32", "float64")
+    )
     seed: int = setting(
         "seed of initialisation, batches and masks", default=0, check="non_negative_int"
     )
@@ -175,7 +177,11 @@ class TrainConfig(RunConfig):
     augment: bool | None = setting(
         "random crops (padding H/8) and horizontal flips of the training images"
     )
-    num_training: int | None = setting("use only this many training images", check="positive_int")
+    num_training: int | None = setting(
+        "use only the first N training examples (default: all; CIFAR-10: 49,000)",
+        check="positive_int",
+        metavar="N",
+    )
 
 
 @dataclass
@@ -207,8 +213,8 @@ def config_fields(config_class: type[RunConfig]) -> list[tuple[dataclasses.Field
     return [(f, hints[f.name]) for f in dataclasses.fields(config_class)]
 
 
-def _check_value(name: str, value: Any, field: dataclasses.Field) -> None:
-    """Raise ValueError unless a set value passes its field's check and choices."""
+def check_setting(name: str, value: Any, field: dataclasses.Field) -> None:
+    """Raise ValueError, naming `name`, unless a set value passes its field's check and choices."""
     check, choices = field.metadata.get("check"), field.metadata.get("choices")
     items = value if isinstance(value, tuple) else (value,)
     if check is not None:
@@ -238,8 +244,6 @@ def resolve_config(config: RunConfig) -> RunConfig:
         raise ValueError(
             f"unknown dataset {config.dataset!r}; choose one of {', '.join(spec.task.datasets)}"
         )
-    if config.dtype not in ("float32", "float64"):
-        raise ValueError(f"dtype must be float32 or float64, got {config.dtype!r}")
     resolved = dataclasses.replace(config)
     for name, value in spec.defaults_for(config).items():
         if getattr(resolved, name) is None:
@@ -247,7 +251,7 @@ def resolve_config(config: RunConfig) -> RunConfig:
     for field in dataclasses.fields(resolved):
         value = getattr(resolved, field.name)
         if value is not None:
-            _check_value(field.name, value, field)
+            check_setting(field.name, value, field)
     spec.task.check(resolved, spec)
     if spec.check is not None:
         spec.check(resolved)

@@ -15,6 +15,7 @@ of the table below; the gradients are taken with respect to every float argument
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -331,12 +332,18 @@ def gradient_checks() -> dict[str, GradientCheck]:
             ),
             layer_utils.conv_relu_pool_backward,
         ),
-        "conv_bn_relu": _pair(
-            _inputs(x=n(2, 3, 5, 5), w=n(3, 3, 3, 3), b=n(3), gamma=n(3), beta=n(3)),
-            lambda x, w, b, gamma, beta: layer_utils.conv_bn_relu_forward(
-                x, w, b, gamma, beta, _conv(1, 1), {"mode": "train"}
+        # Batch norm after the conv cancels most of w's gradient: entries near 1e-4 remain whose
+        # centred differences carry ~1e-11 of rounding, so their relative error reaches ~3e-7
+        # on some CPUs while a wrong gradient (test_diagnostics perturbs by 1e-4) is far above.
+        "conv_bn_relu": dataclasses.replace(
+            _pair(
+                _inputs(x=n(2, 3, 5, 5), w=n(3, 3, 3, 3), b=n(3), gamma=n(3), beta=n(3)),
+                lambda x, w, b, gamma, beta: layer_utils.conv_bn_relu_forward(
+                    x, w, b, gamma, beta, _conv(1, 1), {"mode": "train"}
+                ),
+                layer_utils.conv_bn_relu_backward,
             ),
-            layer_utils.conv_bn_relu_backward,
+            tolerance=1e-6,
         ),
         "rnn_step": _pair(
             _inputs(x=n(3, 4), prev_h=n(3, 5), Wx=n(4, 5), Wh=n(5, 5), b=n(5)),

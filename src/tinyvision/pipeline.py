@@ -33,6 +33,7 @@ __all__ = [
     "evaluate_run",
     "fit",
     "load_run",
+    "read_run_config",
     "resume_run",
     "train_run",
     "write_run",
@@ -183,7 +184,7 @@ def resume_run(run_dir: str | Path, verbose: bool = True) -> RunResult:
     """
     started = (time.perf_counter(), time.process_time())
     run_dir = Path(run_dir)
-    config = _read_config(run_dir)
+    config = read_run_config(run_dir)
     spec = registry.get(config.model)
     if spec.fit is not None:
         raise ValueError(
@@ -203,8 +204,9 @@ def resume_run(run_dir: str | Path, verbose: bool = True) -> RunResult:
         return _fit_and_write(spec, config, prepared, run_dir, verbose, started, checkpoint)
 
 
-def _read_config(run_dir: Path) -> RunConfig:
+def read_run_config(run_dir: str | Path) -> RunConfig:
     """The resolved config of a run folder (older versions converted)."""
+    run_dir = Path(run_dir)
     if not (run_dir / "config.json").is_file():
         raise DataError(f"{run_dir} is not a run folder: it has no config.json")
     path = run_dir / "config.json"
@@ -220,7 +222,7 @@ def load_run(
     this or an earlier version of tinyvision
     """
     run_dir = Path(run_dir)
-    config = _read_config(run_dir)
+    config = read_run_config(run_dir)
     spec = registry.get(config.model)
     arrays = runs.load_arrays(run_dir / "model.npz")
     state = {k.removeprefix("model/"): v for k, v in arrays.items() if k.startswith("model/")}

@@ -103,7 +103,7 @@ def test_the_loaders_name_the_bad_batch(helpers, cifar_folder):
 def test_data_info_reports_the_bad_batch_and_exits_non_zero(helpers, cifar_folder, capsys):
     root, _ = cifar_folder
     write_batch(helpers, root / "data_batch_2", with_value(np.int64, 300), [0, 1, 2])
-    assert main(["data", "info", "cifar10", "--dir", str(root.parent)]) == 1
+    assert main(["data", "info", "cifar10", "--data-dir", str(root.parent)]) == 2
     err = capsys.readouterr().err
     assert "tinyvision data: error:" in err
     assert "data_batch_2: b'data' must hold whole pixel values in [0, 255], got 300" in err

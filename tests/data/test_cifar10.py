@@ -52,7 +52,7 @@ def test_load_cifar10_concatenates_batches_in_order(cifar_folder) -> None:
 
 
 def test_missing_folder_says_how_to_download(tmp_path: Path) -> None:
-    with pytest.raises(FileNotFoundError, match=r"tinyvision data download cifar10 --dir"):
+    with pytest.raises(FileNotFoundError, match=r"tinyvision data download cifar10 --data-dir"):
         load_CIFAR10(tmp_path / "nowhere" / "cifar-10-batches-py")
 
 

@@ -44,7 +44,7 @@ def test_download_with_bad_checksum_fails_cleanly(tmp_path, file_server, capsys)
     url = file_server.serve("/c.tar.gz", b"not the archive")
     data_dir = tmp_path / "data"
     argv = ["data", "download", "cifar10", "--dir", str(data_dir), "--url", url]
-    assert _run(argv + ["--md5", "f" * 32, "--no-progress"]) == 1
+    assert _run(argv + ["--md5", "f" * 32, "--no-progress"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("tinyvision data: error: checksum mismatch")
     assert list(data_dir.iterdir()) == []
@@ -52,7 +52,7 @@ def test_download_with_bad_checksum_fails_cleanly(tmp_path, file_server, capsys)
 
 def test_download_unreachable_server(tmp_path, file_server, capsys) -> None:
     url = file_server.url("/missing.tar.gz")
-    assert _run(["data", "download", "cifar10", "--dir", str(tmp_path), "--url", url]) == 1
+    assert _run(["data", "download", "cifar10", "--dir", str(tmp_path), "--url", url]) == 2
     assert "could not download" in capsys.readouterr().err
 
 
@@ -60,7 +60,7 @@ def test_info_on_missing_cifar_and_on_digits(tmp_path: Path, capsys) -> None:
     assert _run(["data", "info", "cifar10", "--dir", str(tmp_path)]) == 0
     out = capsys.readouterr().out
     assert "present:  no (missing data_batch_1" in out
-    assert f"tinyvision data download cifar10 --dir {tmp_path}" in out
+    assert f"tinyvision data download cifar10 --data-dir {tmp_path}" in out
 
     assert _run(["data", "info", "digits"]) == 0
     out = capsys.readouterr().out

@@ -164,7 +164,7 @@ def test_clashing_archive_through_the_cli(
     data_dir = tmp_path / "data"
     argv = ["data", "download", "cifar10", "--dir", str(data_dir), "--url", url]
     # `tinyvision data` reports data errors with status 1 (its checksum and network errors too)
-    assert main([*argv, "--md5", helpers.md5_of(body), "--no-progress"]) == 1
+    assert main([*argv, "--md5", helpers.md5_of(body), "--no-progress"]) == 2
     err = capsys.readouterr().err
     assert err.startswith(f"tinyvision data: error: refused archive member '{FOLDER}/x'")
     assert {p.name for p in data_dir.iterdir()} == {"cifar-10-python.tar.gz"}

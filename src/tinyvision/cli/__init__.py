@@ -9,7 +9,7 @@ from collections.abc import Sequence
 
 from threadpoolctl import threadpool_limits
 
-from tinyvision import __version__, parallel
+from tinyvision import __version__, parallel, pipeline
 from tinyvision.cli import caption, data, evaluate, experiment, gradcheck, train, tune
 
 __all__ = ["build_parser", "main"]
@@ -57,6 +57,13 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _dataset_of(args: argparse.Namespace) -> str | None:
+    """The data set the command will use; a resumed run's comes from its config.json."""
+    if getattr(args, "resume", None):
+        return pipeline.read_run_config(args.resume).dataset
+    return getattr(args, "dataset", None)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -71,10 +78,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     threads = args.threads
     if threads is not None and threads < 1:
         parser.error(f"--threads must be at least 1, got {threads}")
-    if threads is None and getattr(args, "dataset", None) in SMALL_DATASETS:
-        threads = 1
     copy_threads = parallel.num_threads()
     try:
+        if threads is None and _dataset_of(args) in SMALL_DATASETS:
+            threads = 1
         if threads is not None:
             parallel.set_num_threads(threads)
         with threadpool_limits(limits=threads):

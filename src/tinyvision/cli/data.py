@@ -29,7 +29,7 @@ DATA_DESCRIPTION = f"""\
 Download data sets and show where they are.
 
 Data lives in ${DATA_DIR_ENV} when it is set, else in ~/.cache/tinyvision;
---dir overrides both. The digits (scikit-learn) and the spiral (generated) need
+--data-dir (or --dir) overrides both. The digits (scikit-learn) and the spiral (generated) need
 no download.
 """
 
@@ -46,7 +46,7 @@ official source: {CIFAR10_URL}
 DOWNLOAD_EPILOG = """\
 examples:
   tinyvision data download cifar10
-  tinyvision data download cifar10 --dir /data/tinyvision
+  tinyvision data download cifar10 --data-dir /data/tinyvision
   tinyvision data download cifar10 --url file:///mnt/mirror/cifar-10-python.tar.gz
 """
 
@@ -89,7 +89,7 @@ def _info_cifar10(data_dir: Path) -> None:
     if not cifar10_is_complete(root):
         missing = [name for name in CIFAR10_FILES if not (root / name).is_file()]
         print(f"  present:  no (missing {', '.join(missing)})")
-        print(f"  get it:   tinyvision data download cifar10 --dir {data_dir}")
+        print(f"  get it:   tinyvision data download cifar10 --data-dir {data_dir}")
         return
     print("  present:  yes")
     for split, names in (("train", CIFAR10_FILES[:5]), ("test", CIFAR10_FILES[5:6])):
@@ -131,7 +131,7 @@ def _handle(args: argparse.Namespace) -> int:
         return args.data_action(args)
     except (ConnectionError, DataError, FileNotFoundError) as error:
         print(f"tinyvision data: error: {error}", file=sys.stderr)
-        return 1
+        return 2
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -158,7 +158,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     download.add_argument("dataset", choices=("cifar10",), help="data set to download")
     download.add_argument(
+        "--data-dir",
         "--dir",
+        dest="dir",
         metavar="DIR",
         help=f"folder to download into (default: ${DATA_DIR_ENV} or ~/.cache/tinyvision)",
     )
@@ -188,7 +190,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="data set to describe (default: all)",
     )
     info.add_argument(
+        "--data-dir",
         "--dir",
+        dest="dir",
         metavar="DIR",
         help=f"folder holding cifar-10-batches-py (default: ${DATA_DIR_ENV} or "
         "~/.cache/tinyvision)",

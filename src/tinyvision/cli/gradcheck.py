@@ -8,13 +8,20 @@ import fnmatch
 from tinyvision.diagnostics import GRADIENT_CHECKS, TOLERANCE, check_layer, gradient_checks
 
 
+def tolerances(names: list[str], table: dict) -> str:
+    """The tolerance the checks passed, with the layers that have their own."""
+    own = [f"{n} {table[n].tolerance:g}" for n in names if table[n].tolerance != TOLERANCE]
+    return "; ".join([f"tolerance {TOLERANCE:g}", *own])
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "gradcheck",
         help="check each layer's backward pass against numerical gradients",
         description="Run each layer forward and backward on small random float64 inputs and\n"
         "print, per layer, the largest relative error of any gradient against centred\n"
-        f"differences (pass below {TOLERANCE:g}). Exits with status 1 when a layer fails.",
+        f"differences (pass below {TOLERANCE:g}; the last line names layers with their own).\n"
+        "Exits with status 1 when a layer fails.",
         epilog="examples:\n  tinyvision gradcheck\n  tinyvision gradcheck --layers conv,relu\n"
         "  tinyvision gradcheck --layers 'conv*,lstm*'\n  tinyvision gradcheck --list",
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -89,5 +96,5 @@ def run(args: argparse.Namespace) -> int:
     if failed:
         print(f"{len(failed)} of {len(names)} layers FAILED: {', '.join(failed)}")
         return 1
-    print(f"all {len(names)} layers passed (tolerance {TOLERANCE:g})")
+    print(f"all {len(names)} layers passed ({tolerances(names, table)})")
     return 0

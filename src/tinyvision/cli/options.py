@@ -14,7 +14,7 @@ import typing
 from typing import Any
 
 from tinyvision import registry
-from tinyvision.config import RunConfig, config_fields
+from tinyvision.config import RunConfig, check_setting, config_fields
 
 __all__ = ["add_config_options", "config_from_args"]
 
@@ -32,6 +32,21 @@ def _list_of(item_type: type) -> Any:
             ) from None
 
     return parse
+
+
+def _checked(parse: Any, field: dataclasses.Field) -> Any:
+    """An argparse type that also runs the field's check, so a bad value names its flag."""
+
+    def parse_and_check(text: str) -> Any:
+        value = parse(text)
+        try:
+            check_setting(field.name, value, field)
+        except ValueError as error:
+            raise argparse.ArgumentTypeError(str(error)) from None
+        return value
+
+    parse_and_check.__name__ = getattr(parse, "__name__", "value")
+    return parse_and_check
 
 
 def _scalar_type(annotation: Any) -> Any:
@@ -69,10 +84,10 @@ def add_config_options(parser: argparse.ArgumentParser, config_class: type[RunCo
             options["action"] = argparse.BooleanOptionalAction
         elif typing.get_origin(kind) is tuple:
             item_type = typing.get_args(kind)[0]
-            options["type"] = _list_of(item_type)
+            options["type"] = _checked(_list_of(item_type), field)
             options["metavar"] = meta.get("metavar") or "A,B"
         else:
-            options["type"] = kind
+            options["type"] = _checked(kind, field)
             if choices is not None:
                 options["choices"] = choices
             if meta.get("metavar"):

@@ -42,20 +42,26 @@ _PIXELS = 3 * 32 * 32
 
 
 def _how_to_get(root: Path) -> str:
+    """Download instructions for a missing cifar-10-batches-py folder `root`."""
+    data_dir = root.parent if root.name == CIFAR10_FOLDER else root
     return (
-        f"get the data with `tinyvision data download cifar10 --dir {root.parent}`, or set "
-        f"{DATA_DIR_ENV} to the directory that holds {CIFAR10_FOLDER}"
+        f"get the data with `tinyvision data download cifar10 --data-dir {data_dir}` and pass "
+        f"--data-dir {data_dir} (or set {DATA_DIR_ENV}={data_dir}); --data-dir names the folder "
+        f"that holds {CIFAR10_FOLDER}"
     )
 
 
 def _check_file(path: Path) -> None:
     """Raise FileNotFoundError with download instructions when a CIFAR-10 file is missing."""
-    if not path.parent.is_dir():
+    folder = path.parent
+    if folder.exists() and not folder.is_dir():
         raise FileNotFoundError(
-            f"CIFAR-10 folder {path.parent} does not exist; {_how_to_get(path.parent)}"
+            f"CIFAR-10 data dir {folder} is a file, not a folder; {_how_to_get(folder)}"
         )
+    if not folder.is_dir():
+        raise FileNotFoundError(f"CIFAR-10 folder {folder} does not exist; {_how_to_get(folder)}")
     if not path.is_file():
-        raise FileNotFoundError(f"CIFAR-10 file {path} is missing; {_how_to_get(path.parent)}")
+        raise FileNotFoundError(f"CIFAR-10 file {path} is missing; {_how_to_get(folder)}")
 
 
 def _pixels_as_uint8(data: np.ndarray, path: Path) -> npt.NDArray[np.uint8]:
