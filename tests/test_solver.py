@@ -394,3 +394,24 @@ def test_loader_run_resumes_exactly(data, tmp_path):
 def test_empty_loader_rejected(data):
     with pytest.raises(ValueError, match="non-empty loader"):
         make({"train": [], "val": [1]})
+
+
+def test_stop_when_ends_training_after_the_update_it_returns_true(data):
+    solver = make(data, num_epochs=5, stop_when=lambda s: s.iteration == 7)
+    solver.train()
+    # 5 updates per epoch: the 7th is the second of epoch 2, which then ends as an early stop.
+    assert len(solver.loss_history) == 7
+    assert solver.stopped_early and solver.epoch == 2
+    assert solver.acc_iterations[-1] == 7
+    with pytest.raises(ValueError, match="stop_when must be a function solver -> bool"):
+        make(data, stop_when=3)
+
+
+def test_schedule_options_reach_the_named_schedule(data):
+    solver = make(
+        data, lr_schedule="multistep", schedule_options={"milestones": (2,), "gamma": 0.5}
+    )
+    solver.train()
+    assert solver.lr_history == pytest.approx([0.5, 0.5, 0.25])
+    with pytest.raises(ValueError, match="schedule_options configure a named lr_schedule"):
+        make(data, lr_schedule=StepDecay(0.4, 0.1), schedule_options={"gamma": 0.5})
