@@ -152,7 +152,7 @@ def test_named_cosine_schedule_spans_every_update_of_the_run(data):
 
 
 def test_named_schedule_needs_a_known_name_and_a_learning_rate(data):
-    with pytest.raises(ValueError, match="schedule must be one of step, cosine, got 'linear'"):
+    with pytest.raises(ValueError, match="schedule must be one of step, cosine, .*got 'linear'"):
         make(data, lr_schedule="linear")
     with pytest.raises(ValueError, match=r"give it, e.g. optim_config=\{'learning_rate'"):
         make(data, lr_schedule="cosine", optim_config={})
@@ -394,3 +394,24 @@ def test_loader_run_resumes_exactly(data, tmp_path):
 def test_empty_loader_rejected(data):
     with pytest.raises(ValueError, match="non-empty loader"):
         make({"train": [], "val": [1]})
+
+
+def test_stop_when_ends_training_after_the_update_it_returns_true(data):
+    solver = make(data, num_epochs=5, stop_when=lambda s: s.iteration == 7)
+    solver.train()
+    # 5 updates per epoch: the 7th is the second of epoch 2, which then ends as an early stop.
+    assert len(solver.loss_history) == 7
+    assert solver.stopped_early and solver.epoch == 2
+    assert solver.acc_iterations[-1] == 7
+    with pytest.raises(ValueError, match="stop_when must be a function solver -> bool"):
+        make(data, stop_when=3)
+
+
+def test_schedule_options_reach_the_named_schedule(data):
+    solver = make(
+        data, lr_schedule="multistep", schedule_options={"milestones": (2,), "gamma": 0.5}
+    )
+    solver.train()
+    assert solver.lr_history == pytest.approx([0.5, 0.5, 0.25])
+    with pytest.raises(ValueError, match="schedule_options configure a named lr_schedule"):
+        make(data, lr_schedule=StepDecay(0.4, 0.1), schedule_options={"gamma": 0.5})

@@ -293,24 +293,32 @@ class ClassificationTask:
         return Prepared(data=data, prep=dict(prep), X=X)
 
     def solver(self, model: Any, config: TrainConfig, prepared: Prepared, **kwargs: Any) -> Any:
-        """A Solver for model on prepared's train and val splits (kwargs: out_dir, verbose...)."""
+        """A Solver for model on prepared's train and val splits, set up from config.
+
+        kwargs: further Solver keywords (out_dir, verbose, ...), which take precedence over
+        those config gives (e.g. an lr_schedule object instead of config.schedule)
+        """
         from tinyvision.solver import Solver
 
         y_train = prepared.data["y_train"]
-        return Solver(
-            model,
-            _solver_data(config, prepared),
+        options = dict(
             update_rule=config.update_rule,
             optim_config={"learning_rate": config.learning_rate},
             lr_decay=config.lr_decay,
             lr_schedule=config.schedule,
+            schedule_options=config.schedule_options(),
+            clip_value=config.clip_value,
+            clip_norm=config.clip_norm,
             batch_size=config.batch_size,
             num_epochs=config.epochs,
             patience=config.patience,
             print_every=max(1, len(y_train) // config.batch_size // 4),
             seed=config.seed,
-            **kwargs,
         )
+        # A named schedule's options mean nothing to a schedule object given in kwargs.
+        if "lr_schedule" in kwargs:
+            del options["schedule_options"]
+        return Solver(model, _solver_data(config, prepared), **{**options, **kwargs})
 
     def score(
         self,

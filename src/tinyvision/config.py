@@ -58,6 +58,7 @@ def setting(
     choices: tuple[str, ...] | None = None,
     flag: str | None = None,
     metavar: str | None = None,
+    unset: str | None = None,
 ) -> Any:
     """A config field with what the CLI and resolve_config need to know about it.
 
@@ -68,9 +69,11 @@ def setting(
     choices: the allowed strings (or, for a tuple field, the allowed items)
     flag: an extra spelling of the flag (e.g. "--lr")
     metavar: how the flag's value is shown in --help
+    unset: what a value of None means, for --help (default: "the model's tuned value")
     """
     metadata = {"help": help, "check": check, "choices": choices, "alias": flag}
     metadata["metavar"] = metavar
+    metadata["unset"] = unset
     return dataclasses.field(default=default, metadata=metadata)
 
 
@@ -125,7 +128,32 @@ class RunConfig(JsonConfig):
     learning_rate: float | None = setting("initial learning rate", check="positive", flag="--lr")
     lr_decay: float | None = setting("learning-rate factor per epoch (step)", check="decay")
     schedule: str | None = setting(
-        "step (lr decay per epoch) or cosine (per update, down to 0)", choices=SCHEDULES
+        "step (lr decay per epoch), cosine (per update, down to 0), inverse-time "
+        "(lr / (1 + k*epoch)), inverse-sqrt (lr / sqrt(1 + k*epoch)) or multistep (times "
+        "--gamma at each of --milestones)",
+        choices=SCHEDULES,
+    )
+    decay_k: float = setting(
+        "k of the inverse-time and inverse-sqrt schedules", default=1.0, check="non_negative"
+    )
+    milestones: tuple[int, ...] | None = setting(
+        "epochs at which the multistep schedule multiplies the learning rate by --gamma",
+        check="positive_int",
+        metavar="10,20",
+        unset="none; needed by --schedule multistep",
+    )
+    gamma: float = setting("learning-rate factor of multistep", default=0.1, check="decay")
+    clip_value: float | None = setting(
+        "clamp every gradient element to [-V, V] before each update",
+        check="positive",
+        metavar="V",
+        unset="no clipping",
+    )
+    clip_norm: float | None = setting(
+        "rescale each update's gradients to a global norm of at most N",
+        check="positive",
+        metavar="N",
+        unset="no clipping",
     )
     update_rule: str | None = setting("optimiser", choices=UPDATE_RULES)
     dropout: float | None = setting(
@@ -141,6 +169,10 @@ class RunConfig(JsonConfig):
         "seed of initialisation, batches and masks", default=0, check="non_negative_int"
     )
     out: str | None = setting("run folder (default: runs/<model>-<dataset>-<time>)")
+
+    def schedule_options(self) -> dict[str, Any]:
+        """The Solver's schedule_options: the settings of the named schedules."""
+        return {"decay_k": self.decay_k, "milestones": self.milestones, "gamma": self.gamma}
 
 
 @dataclass
@@ -252,10 +284,45 @@ def resolve_config(config: RunConfig) -> RunConfig:
         value = getattr(resolved, field.name)
         if value is not None:
             check_setting(field.name, value, field)
+    _check_training_settings(resolved, spec)
     spec.task.check(resolved, spec)
     if spec.check is not None:
         spec.check(resolved)
     return resolved
+
+
+def _check_training_settings(config: RunConfig, spec: Any) -> None:
+    """Rules across the schedule and clipping fields, which only the Solver uses."""
+    if config.schedule == "multistep" and config.milestones is None:
+        raise ValueError(
+            "--schedule multistep needs --milestones, the epochs at which the learning rate "
+            "is multiplied by --gamma, e.g. --milestones 10,20"
+        )
+    if config.milestones is not None and config.schedule != "multistep":
+        raise ValueError(
+            f"--milestones are epochs of the multistep schedule, but the schedule is "
+            f"{config.schedule!r}: add --schedule multistep or leave out --milestones"
+        )
+    if spec.fit is None:
+        return
+    solver_only = [
+        flag
+        for flag, is_set in (
+            ("--clip-value", config.clip_value is not None),
+            ("--clip-norm", config.clip_norm is not None),
+            (f"--schedule {config.schedule}", config.schedule not in (None, "step")),
+        )
+        if is_set
+    ]
+    if solver_only:
+        from tinyvision import registry
+
+        solver_models = [n for n in registry.names(spec.task.name) if registry.get(n).fit is None]
+        verb = "apply" if len(solver_only) > 1 else "applies"
+        raise ValueError(
+            f"{' and '.join(solver_only)} {verb} only to models trained by the Solver "
+            f"({', '.join(solver_models)}); --model {config.model} trains in its own way"
+        )
 
 
 def config_from_json(values: Any, source: str = "config.json") -> RunConfig:

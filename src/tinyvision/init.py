@@ -1,8 +1,10 @@
 """Weight initialisation: small pure functions of (shape, rng) returning a fresh array.
 
-Three schemes, selected by name through `init_weight`:
+Four schemes, selected by name through `init_weight`:
 
 - `gaussian`: weight_scale * N(0, 1), the course default; the scale must be tuned by hand.
+- `lecun`: N(0, 1 / fan_in), the CS231n notes' "calibrating the variances with 1/sqrt(n)"
+  (LeCun et al., 1998); equal to `xavier` when fan_in == fan_out.
 - `xavier` (alias `glorot`): N(0, 2 / (fan_in + fan_out)), keeps activation variance roughly
   constant through tanh/sigmoid layers (Glorot & Bengio, 2010).
 - `kaiming` (alias `he`): N(0, 2 / fan_in), compensates for ReLU zeroing half of its inputs
@@ -26,6 +28,7 @@ __all__ = [
     "he",
     "init_weight",
     "kaiming",
+    "lecun",
     "make_rng",
     "xavier",
 ]
@@ -74,6 +77,17 @@ def gaussian(
     return weight_scale * rng.standard_normal(shape)
 
 
+def lecun(shape: tuple[int, ...], rng: np.random.Generator) -> np.ndarray:
+    """LeCun normal initialisation, std = 1 / sqrt(fan_in): unit-variance outputs of a linear layer.
+
+    shape: (D_in, D_out) or (F, C, HH, WW)
+    rng: source of randomness
+    returns float64 array of the given shape
+    """
+    fan_in, _ = fan_in_and_fan_out(shape)
+    return rng.standard_normal(shape) / np.sqrt(fan_in)
+
+
 def xavier(shape: tuple[int, ...], rng: np.random.Generator) -> np.ndarray:
     """Glorot normal initialisation, std = sqrt(2 / (fan_in + fan_out)).
 
@@ -101,6 +115,7 @@ he = kaiming
 
 INIT_METHODS: dict[str, Callable[..., np.ndarray]] = {
     "gaussian": gaussian,
+    "lecun": lecun,
     "xavier": xavier,
     "glorot": xavier,
     "kaiming": kaiming,
@@ -117,7 +132,7 @@ def init_weight(
 ) -> np.ndarray:
     """Initialise one weight with the scheme named by method.
 
-    method: one of INIT_METHODS ("gaussian", "xavier"/"glorot", "kaiming"/"he")
+    method: one of INIT_METHODS ("gaussian", "lecun", "xavier"/"glorot", "kaiming"/"he")
     shape: shape of the weight
     rng: source of randomness
     weight_scale: standard deviation, used only by "gaussian"

@@ -12,27 +12,37 @@ and writes the value into every parameter's ``optim_config["learning_rate"]``. A
 
 ``StepDecay(lr, decay)`` with the default ``step_size=1`` gives exactly the learning rates of the
 Solver's ``lr_decay=decay`` (lr * decay**epoch).
+
+The schedules of the CS231n notes on annealing the learning rate are all here: step decay
+(`StepDecay`, `MultiStepDecay` with PyTorch's milestones), exponential decay, 1/t decay
+(`InverseTimeDecay`), inverse square-root decay (`InverseSqrtDecay`) and the cosine; a run
+configuration names them through `named_schedule`. `ExponentialRamp` is the rising rate of a
+learning-rate range test.
 """
 
 from __future__ import annotations
 
+import bisect
 import math
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 __all__ = [
     "SCHEDULES",
     "CosineAnnealing",
     "ExponentialDecay",
+    "ExponentialRamp",
+    "InverseSqrtDecay",
     "InverseTimeDecay",
     "LinearWarmup",
+    "MultiStepDecay",
     "Schedule",
     "StepDecay",
     "named_schedule",
 ]
 
 # The schedules a run configuration can name: "step" is the Solver's own lr_decay per epoch.
-SCHEDULES = ("step", "cosine")
+SCHEDULES = ("step", "cosine", "inverse-time", "inverse-sqrt", "multistep")
 
 _UNITS = ("epoch", "iteration")
 
@@ -132,6 +142,82 @@ class InverseTimeDecay(Schedule):
         return self.base_lr / (1.0 + self.decay_rate * t / self.decay_steps)
 
 
+class InverseSqrtDecay(Schedule):
+    """Inverse square-root decay: lr(t) = base_lr / sqrt(1 + decay_rate * t).
+
+    The 1 under the root keeps lr(0) = base_lr (the bare base_lr / sqrt(t) is infinite at 0);
+    with decay_rate = 1 the rate halves by t = 3 and is a tenth by t = 99.
+
+    base_lr: float > 0; decay_rate: float >= 0; unit: "epoch" (default) or "iteration".
+    """
+
+    def __init__(self, base_lr: float, decay_rate: float, unit: str = "epoch") -> None:
+        super().__init__(base_lr, unit)
+        self.decay_rate = _check_positive("decay_rate", decay_rate, allow_zero=True)
+
+    def rate(self, t: int) -> float:
+        return self.base_lr / math.sqrt(1.0 + self.decay_rate * t)
+
+
+class MultiStepDecay(Schedule):
+    """lr(t) = base_lr * gamma ** (number of milestones <= t), as torch's MultiStepLR.
+
+    The rate is multiplied by gamma once t reaches each milestone: with milestones (10, 20)
+    counts 0-9 use base_lr, 10-19 base_lr * gamma and from 20 on base_lr * gamma**2. A
+    milestone given twice applies gamma twice, as in PyTorch.
+
+    base_lr: float > 0; milestones: non-empty sequence of ints >= 1 (any order);
+    gamma: float in (0, 1]; unit: "epoch" (default) or "iteration".
+    """
+
+    def __init__(
+        self, base_lr: float, milestones: Sequence[int], gamma: float = 0.1, unit: str = "epoch"
+    ) -> None:
+        super().__init__(base_lr, unit)
+        if isinstance(milestones, (str, bytes)) or not isinstance(milestones, Sequence):
+            raise ValueError(f"milestones must be a sequence of ints >= 1, got {milestones!r}")
+        if not milestones or any(
+            isinstance(m, bool) or not isinstance(m, int) or m < 1 for m in milestones
+        ):
+            raise ValueError(
+                f"milestones must be a non-empty sequence of ints >= 1 (the counts at which the "
+                f"rate is multiplied by gamma), got {milestones!r}"
+            )
+        self.milestones = tuple(sorted(milestones))
+        self.gamma = _check_positive("gamma", gamma)
+        if self.gamma > 1:
+            raise ValueError(f"gamma must be in (0, 1], got {gamma!r}")
+
+    def rate(self, t: int) -> float:
+        return self.base_lr * self.gamma ** bisect.bisect_right(self.milestones, t)
+
+
+class ExponentialRamp(Schedule):
+    """A rate rising exponentially from min_lr to max_lr over num_steps counts, then max_lr.
+
+    lr(t) = min_lr * (max_lr / min_lr) ** (t / (num_steps - 1)) for t < num_steps: equal steps
+    on a log axis, the rising rate of a learning-rate range test (one count per update).
+
+    min_lr: float > 0; max_lr: float > min_lr; num_steps: int >= 2;
+    unit: "iteration" (default) or "epoch".
+    """
+
+    def __init__(
+        self, min_lr: float, max_lr: float, num_steps: int, unit: str = "iteration"
+    ) -> None:
+        super().__init__(min_lr, unit)
+        self.max_lr = _check_positive("max_lr", max_lr)
+        if self.max_lr <= self.base_lr:
+            raise ValueError(f"max_lr ({max_lr!r}) must exceed min_lr ({min_lr!r})")
+        if isinstance(num_steps, bool) or not isinstance(num_steps, int) or num_steps < 2:
+            raise ValueError(f"num_steps must be an int >= 2, got {num_steps!r}")
+        self.num_steps = num_steps
+
+    def rate(self, t: int) -> float:
+        progress = min(t, self.num_steps - 1) / (self.num_steps - 1)
+        return self.base_lr * (self.max_lr / self.base_lr) ** progress
+
+
 class CosineAnnealing(Schedule):
     """lr(t) = min_lr + (base_lr - min_lr) * (1 + cos(pi * t / total)) / 2, then min_lr.
 
@@ -193,15 +279,42 @@ class LinearWarmup(Schedule):
         return self.base_lr * fraction
 
 
-def named_schedule(name: str, base_lr: float, iterations: int) -> Schedule | None:
+def named_schedule(
+    name: str,
+    base_lr: float,
+    iterations: int,
+    *,
+    decay_k: float = 1.0,
+    milestones: Sequence[int] | None = None,
+    gamma: float = 0.1,
+) -> Schedule | None:
     """The Solver's lr_schedule for a configuration's schedule name.
 
-    name: "step" (None: the Solver applies lr_decay once per epoch) or "cosine" (half a cosine
-    from base_lr down to 0, one step per update)
-    iterations: total number of updates of the run
+    name: one of SCHEDULES:
+        "step": None, the Solver multiplies the rate by its lr_decay after every epoch;
+        "cosine": half a cosine from base_lr down to 0, one step per update;
+        "inverse-time": base_lr / (1 + decay_k * epoch), the notes' 1/t decay;
+        "inverse-sqrt": base_lr / sqrt(1 + decay_k * epoch);
+        "multistep": base_lr * gamma ** (milestones <= epoch), torch's MultiStepLR.
+    base_lr: float > 0, the rate at the start
+    iterations: total number of updates of the run (the cosine's length)
+    decay_k: float >= 0, k of inverse-time and inverse-sqrt (per epoch)
+    milestones: epochs at which multistep multiplies the rate by gamma (needed by multistep)
+    gamma: float in (0, 1], multistep's factor
     """
     if name not in SCHEDULES:
         raise ValueError(f"schedule must be one of {', '.join(SCHEDULES)}, got {name!r}")
     if name == "step":
         return None
-    return CosineAnnealing(base_lr, max(int(iterations), 1), unit="iteration")
+    if name == "cosine":
+        return CosineAnnealing(base_lr, max(int(iterations), 1), unit="iteration")
+    if name == "inverse-time":
+        return InverseTimeDecay(base_lr, decay_k)
+    if name == "inverse-sqrt":
+        return InverseSqrtDecay(base_lr, decay_k)
+    if milestones is None:
+        raise ValueError(
+            "the multistep schedule needs milestones, the epochs at which the rate is "
+            "multiplied by gamma: e.g. --milestones 10,20 (milestones=(10, 20))"
+        )
+    return MultiStepDecay(base_lr, tuple(milestones), gamma)

@@ -46,6 +46,7 @@ from tinyvision.checkpoint import (
     save_weights,
     set_buffers,
 )
+from tinyvision.clipping import clip_by_global_norm, clip_by_value
 from tinyvision.errors import TrainingDivergedError
 from tinyvision.schedules import named_schedule
 from tinyvision.validation import check_int, check_labels, check_positive, check_same_length
@@ -72,6 +73,10 @@ _DEFAULTS: dict[str, Any] = {
     "checkpoint_every": 1,
     "resume": None,
     "lr_schedule": None,
+    "schedule_options": None,
+    "clip_value": None,
+    "clip_norm": None,
+    "stop_when": None,
 }
 
 
@@ -111,7 +116,13 @@ class Solver:
     to continue from), lr_schedule (None; a tinyvision.schedules schedule used instead of
     lr_decay, or a name from tinyvision.schedules.SCHEDULES: "cosine" anneals
     optim_config["learning_rate"] to 0 over all num_epochs * iterations_per_epoch updates,
-    "step" is lr_decay).
+    "step" is lr_decay; "inverse-time", "inverse-sqrt" and "multistep" count epochs, see
+    named_schedule), schedule_options (None; keywords of named_schedule for a named
+    lr_schedule: decay_k, milestones, gamma), clip_value (None; clamp every gradient element
+    to [-clip_value, clip_value] before each update), clip_norm (None; rescale the gradients
+    of each update so their global norm is at most clip_norm; after clip_value when both are
+    given; see tinyvision.clipping), stop_when (None; a function solver -> bool called after
+    every update: True ends training there, as an epoch end that stops early).
 
     Minibatches are drawn as in the course, ``choice(num_train, batch_size)`` per update (with
     replacement), but from the Solver's own Generator ``self.rng``. A resumed run restores that
@@ -213,6 +224,16 @@ class Solver:
         _check_int("patience", self.patience, 1, allow_none=True)
         _check_int("seed", self.seed, 0, allow_none=True)
         check_positive(self.lr_decay, "lr_decay")
+        for name in ("clip_value", "clip_norm"):
+            if getattr(self, name) is not None:
+                check_positive(getattr(self, name), name, hint="or None for no clipping")
+        if self.stop_when is not None and not callable(self.stop_when):
+            raise ValueError(f"stop_when must be a function solver -> bool, got {self.stop_when!r}")
+        if self.schedule_options is not None and not isinstance(self.lr_schedule, str):
+            raise ValueError(
+                "schedule_options configure a named lr_schedule (e.g. lr_schedule='multistep');"
+                f" got lr_schedule={self.lr_schedule!r}"
+            )
         if isinstance(self.lr_schedule, str):
             if "learning_rate" not in self.optim_config:
                 raise ValueError(
@@ -223,6 +244,7 @@ class Solver:
                 self.lr_schedule,
                 self.optim_config["learning_rate"],
                 self.num_epochs * self.iterations_per_epoch,
+                **(self.schedule_options or {}),
             )
         self._schedule_unit = None
         if self.lr_schedule is not None:
@@ -326,6 +348,7 @@ class Solver:
         if not np.isfinite(loss):
             self._diverged(float(loss))
         self.loss_history.append(float(loss))
+        grads = self._clip(grads)
         if self._schedule_unit == "iteration":
             self._set_learning_rate(self.lr_schedule(self.iteration))
         for p, w in self.model.params.items():
@@ -333,6 +356,14 @@ class Solver:
             self.model.params[p] = next_w
             self.optim_configs[p] = next_config
         self.iteration += 1
+
+    def _clip(self, grads: Mapping[str, np.ndarray]) -> Mapping[str, np.ndarray]:
+        """The gradients after clip_value and clip_norm (unchanged when neither is set)."""
+        if self.clip_value is not None:
+            grads = clip_by_value(grads, self.clip_value)
+        if self.clip_norm is not None:
+            grads, _ = clip_by_global_norm(grads, self.clip_norm)
+        return grads
 
     def _sample_batch(self) -> tuple[Any, Any]:
         """The inputs and targets of one update, drawn with self.rng (a subclass hook)."""
@@ -485,6 +516,10 @@ class Solver:
                     self._evaluate()
                 bar.update(1)
                 bar.set_postfix(loss=f"{self.loss_history[-1]:.4f}")
+                if self.stop_when is not None and self.stop_when(self):
+                    logger.info("stop_when ended training after update %d", self.iteration)
+                    self.stopped_early = True
+                    break
         finally:
             bar.close()
 

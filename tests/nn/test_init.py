@@ -24,6 +24,7 @@ def test_fan_in_of_a_vector_is_rejected():
     ("method", "expected_std"),
     [
         ("gaussian", 0.03),
+        ("lecun", np.sqrt(1 / 500)),
         ("xavier", np.sqrt(2 / (500 + 400))),
         ("glorot", np.sqrt(2 / (500 + 400))),
         ("kaiming", np.sqrt(2 / 500)),
@@ -68,8 +69,8 @@ def test_linear_uses_the_chosen_scheme_and_seed():
 
 
 def test_unknown_method_lists_the_choices():
-    with pytest.raises(ValueError, match="unknown weight_init 'lecun'; choose one of"):
-        init.init_weight("lecun", (2, 2), np.random.default_rng(0))
+    with pytest.raises(ValueError, match="unknown weight_init 'orthogonal'; choose one of"):
+        init.init_weight("orthogonal", (2, 2), np.random.default_rng(0))
 
 
 def test_without_a_seed_models_follow_numpys_global_seed():

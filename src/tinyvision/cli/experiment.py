@@ -14,8 +14,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     listing = "\n".join(f"  {name:24} {exp.description}" for name, exp in EXPERIMENTS.items())
     parser = subparsers.add_parser(
         "experiment",
-        help="run a course experiment (overfit, update rules, batch norm, dropout) with plots",
-        description="Run one experiment of the course's fully-connected-net notebooks. The run "
+        help="run a course experiment (overfit, update rules, batch norm, dropout, "
+        "initialisation, learning-rate range test) with plots",
+        description="Run one experiment of the course's fully-connected-net notebooks or the "
+        "CS231n notes. The run "
         "folder gets its PNG plots and results.json; a summary table is printed.\n\n"
         f"experiments:\n{listing}",
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -64,12 +66,22 @@ def run(args: argparse.Namespace) -> int:
         num_training=args.num_training,
         epochs=args.epochs,
     )
+    sizes = [
+        f"{result.settings[key]} {label}"
+        for key, label in (("num_training", "training images"), ("epochs", "epochs"))
+        if key in result.settings
+    ]
     print(
         f"experiment {result.name} on {result.dataset} "
-        f"({result.settings['num_training']} training images, "
-        f"{result.settings['epochs']} epochs, {result.seconds:.1f} s)"
+        f"({', '.join([*sizes, f'{result.seconds:.1f} s'])})"
     )
     print(format_table(result.rows))
+    suggestion = result.results.get("suggestion")
+    if suggestion is not None:
+        print(
+            f"suggested learning rate: {suggestion['steepest']:.3g} (steepest descent of the "
+            f"smoothed loss; minimum / 10: {suggestion['min_tenth']:.3g})"
+        )
     for path in result.plots:
         print(f"plot: {path}")
     print(f"run folder: {result.run_dir}")

@@ -18,6 +18,8 @@ from tinyvision.config import RunConfig, check_setting, config_fields
 
 __all__ = ["add_config_options", "config_from_args"]
 
+_TUNED = "the model's tuned value"
+
 
 def _list_of(item_type: type) -> Any:
     """An argparse type for comma-separated values such as 512,256."""
@@ -77,7 +79,7 @@ def add_config_options(parser: argparse.ArgumentParser, config_class: type[RunCo
         if field.default not in (None, ()):
             help_text += f" (default: {field.default})"
         else:
-            help_text += " (default: the model's tuned value)"
+            help_text += f" (default: {meta.get('unset') or _TUNED})"
         options["help"] = help_text
         choices = _choices(config_class, field.name, task) or meta.get("choices")
         if kind is bool:

@@ -10,6 +10,11 @@ CIFAR-10 they use small training subsets as the course notebooks do.
     batchnorm-weight-scale   batch norm vs none across log-spaced initial weight scales
     norm-batch-size          batch norm vs layer norm vs none across batch sizes
     dropout                  dropout probabilities: train vs validation accuracy
+    init                     activations and gradients of a deep net under each initialisation
+    lr-range                 the learning-rate range test: loss against an exponentially rising rate
+
+`init` trains nothing and draws its batch from a unit gaussian, as the CS231n notes do, so it
+loads no data set; `lr-range` trains for a number of updates rather than epochs.
 """
 
 from __future__ import annotations
@@ -31,6 +36,8 @@ from tinyvision.experiments.common import (
     load_experiment_data,
     train_net,
 )
+from tinyvision.experiments.initialisation import initialisation
+from tinyvision.experiments.lr_range import lr_range, smooth_losses, suggest_learning_rate
 from tinyvision.experiments.normalization import batchnorm_weight_scale, norm_batch_size
 from tinyvision.experiments.optimisation import overfit, update_rules
 from tinyvision.experiments.regularization import dropout
@@ -44,10 +51,14 @@ __all__ = [
     "batchnorm_weight_scale",
     "dropout",
     "experiment_settings",
+    "initialisation",
     "load_experiment_data",
+    "lr_range",
     "norm_batch_size",
     "overfit",
     "run_experiment",
+    "smooth_losses",
+    "suggest_learning_rate",
     "train_net",
     "update_rules",
 ]
@@ -59,8 +70,9 @@ ExperimentFunction = Callable[[Mapping[str, np.ndarray], Path, Mapping[str, Any]
 class Experiment:
     """An experiment function with its tuned settings per data set.
 
-    settings[dataset] always holds "num_training" (training images loaded) and "epochs"; the
-    other keys are the function's own (see its docstring).
+    settings[dataset] holds "num_training" (training images loaded) when the experiment trains
+    on the data set and "epochs" when it trains in epochs; the other keys are the function's
+    own (see its docstring). Without "num_training" no data set is loaded.
     """
 
     function: ExperimentFunction
@@ -203,6 +215,52 @@ EXPERIMENTS: dict[str, Experiment] = {
             },
         },
     ),
+    "init": Experiment(
+        initialisation,
+        "activations and gradients of a deep net under each initialisation",
+        {
+            dataset: {
+                "batch_size": 1000,
+                "input_dim": 500,
+                "hidden_dims": (500,) * 10,
+                "nonlinearities": ("tanh", "relu"),
+                "schemes": ("gaussian", "lecun", "xavier", "kaiming"),
+                "weight_scale": 1e-2,
+            }
+            for dataset in DATASETS
+        },
+    ),
+    "lr-range": Experiment(
+        lr_range,
+        "learning-rate range test: loss against an exponentially rising rate",
+        {
+            "digits": {
+                "num_training": 1000,
+                "batch_size": 50,
+                "hidden_dims": (100,),
+                "weight_init": "kaiming",
+                "update_rule": "sgd",
+                "min_lr": 1e-4,
+                "max_lr": 10.0,
+                "num_steps": 300,
+                "beta": 0.9,
+                "explode_factor": 4.0,
+            },
+            "cifar10": {
+                "num_training": 4000,
+                "batch_size": 100,
+                "hidden_dims": (100,),
+                "weight_init": "kaiming",
+                "update_rule": "sgd",
+                # Pixels in [0, 255] need far smaller rates than the digits' [0, 1].
+                "min_lr": 1e-8,
+                "max_lr": 1e-1,
+                "num_steps": 300,
+                "beta": 0.9,
+                "explode_factor": 4.0,
+            },
+        },
+    ),
 }
 
 
@@ -216,7 +274,8 @@ def experiment_settings(
     """The settings experiment `name` runs with on `dataset`, after the given overrides.
 
     name: a key of EXPERIMENTS; dataset: "digits" or "cifar10".
-    num_training, epochs: replace the tuned values when given (both must be >= 1).
+    num_training, epochs: replace the tuned values when given (both must be >= 1); an error
+        for an experiment without that setting.
     overrides: further keys replacing the tuned ones (for example smaller "hidden_dims");
         keys the experiment does not use are an error.
     returns a new dict (the tuned defaults are never modified).
@@ -236,6 +295,13 @@ def experiment_settings(
         )
     settings.update(copy.deepcopy(dict(overrides or {})))
     for key, value in (("num_training", num_training), ("epochs", epochs)):
+        if key not in settings:
+            if value is not None:
+                raise ValueError(
+                    f"experiment {name!r} has no {key} setting (it uses {sorted(settings)}); "
+                    f"leave out --{key.replace('_', '-')}"
+                )
+            continue
         if value is not None:
             settings[key] = value
         if (
@@ -272,7 +338,11 @@ def run_experiment(
         raise ValueError(f"seed must be an integer >= 0, got {seed!r}")
     settings = experiment_settings(name, dataset, num_training, epochs, overrides)
     start = time.perf_counter()
-    data = load_experiment_data(dataset, settings["num_training"], data_dir)
+    data = (
+        load_experiment_data(dataset, settings["num_training"], data_dir)
+        if "num_training" in settings
+        else {}
+    )
     with runs.claim_run_dir(out, f"experiment-{name}-{dataset}") as run_dir:
         output = EXPERIMENTS[name].function(data, run_dir, settings, seed)
         seconds = round(time.perf_counter() - start, 3)

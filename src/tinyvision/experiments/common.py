@@ -18,6 +18,7 @@ import numpy as np
 __all__ = [
     "DATASETS",
     "ExperimentOutput",
+    "build_net",
     "load_experiment_data",
     "new_figure",
     "save_figure",
@@ -96,6 +97,63 @@ def load_experiment_data(
     }
 
 
+def build_net(
+    data: Mapping[str, np.ndarray],
+    hidden_dims: Sequence[int],
+    *,
+    update_rule: str,
+    learning_rate: float,
+    epochs: int,
+    batch_size: int,
+    weight_scale: float = 1e-2,
+    weight_init: str = "gaussian",
+    normalization: str | None = None,
+    dropout: float = 0.0,
+    reg: float = 0.0,
+    lr_decay: float = 1.0,
+    seed: int = 0,
+    dataset: str = "digits",
+) -> tuple[Any, Any, Any, Any]:
+    """A fully-connected net (the registered "fc" model) and what its task's Solver needs.
+
+    Arguments as for train_net. returns (spec, config, prepared, model): the model's
+    registration, its resolved TrainConfig, data as the classification task's Prepared, and
+    the built net; ``spec.task.solver(model, config, prepared, **solver_kwargs)`` trains it.
+    """
+    from tinyvision import registry
+    from tinyvision.classification import Prepared
+    from tinyvision.config import TrainConfig, resolve_config
+
+    config = resolve_config(
+        TrainConfig(
+            model="fc",
+            dataset=dataset,
+            hidden_dims=tuple(hidden_dims),
+            update_rule=update_rule,
+            learning_rate=learning_rate,
+            epochs=epochs,
+            batch_size=batch_size,
+            weight_scale=weight_scale,
+            weight_init=weight_init,
+            normalization=normalization or "none",
+            dropout=dropout,
+            reg=reg,
+            lr_decay=lr_decay,
+            schedule="step",
+            dtype=str(data["X_train"].dtype),
+            seed=seed,
+        )
+    )
+    spec = registry.get(config.model)
+    prepared = Prepared(
+        data={name: data[name] for name in ("y_train", "y_val")},
+        prep={},
+        X={"train": data["X_train"], "val": data["X_val"]},
+    )
+    model = spec.build(config, prepared)
+    return spec, config, prepared, model
+
+
 def train_net(
     data: Mapping[str, np.ndarray],
     hidden_dims: Sequence[int],
@@ -128,38 +186,24 @@ def train_net(
         "final_loss": mean loss of the last epoch, "diverged": bool}; a diverged run keeps the
         curves up to the failure.
     """
-    from tinyvision import registry
-    from tinyvision.classification import Prepared
-    from tinyvision.config import TrainConfig, resolve_config
+    spec, config, prepared, model = build_net(
+        data,
+        hidden_dims,
+        update_rule=update_rule,
+        learning_rate=learning_rate,
+        epochs=epochs,
+        batch_size=batch_size,
+        weight_scale=weight_scale,
+        weight_init=weight_init,
+        normalization=normalization,
+        dropout=dropout,
+        reg=reg,
+        lr_decay=lr_decay,
+        seed=seed,
+        dataset=dataset,
+    )
     from tinyvision.solver import TrainingDivergedError
 
-    config = resolve_config(
-        TrainConfig(
-            model="fc",
-            dataset=dataset,
-            hidden_dims=tuple(hidden_dims),
-            update_rule=update_rule,
-            learning_rate=learning_rate,
-            epochs=epochs,
-            batch_size=batch_size,
-            weight_scale=weight_scale,
-            weight_init=weight_init,
-            normalization=normalization or "none",
-            dropout=dropout,
-            reg=reg,
-            lr_decay=lr_decay,
-            schedule="step",
-            dtype=str(data["X_train"].dtype),
-            seed=seed,
-        )
-    )
-    spec = registry.get(config.model)
-    prepared = Prepared(
-        data={name: data[name] for name in ("y_train", "y_val")},
-        prep={},
-        X={"train": data["X_train"], "val": data["X_val"]},
-    )
-    model = spec.build(config, prepared)
     solver = spec.task.solver(model, config, prepared, verbose=False, progress=False)
     diverged = False
     try:
