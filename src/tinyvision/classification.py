@@ -390,6 +390,48 @@ class ClassificationTask:
             values["dropout"] = 1.0 - values["dropout"]
         return values
 
+    def artifacts(self, config: TrainConfig, prepared: Prepared, run_dir: Path) -> None:
+        """With --preprocess: pca_scatter.png, pca_variance.png and, on pixels,
+        pca_components.png."""
+        if prepared.pca is None:
+            return
+        from tinyvision.pca_plots import (
+            plot_explained_variance,
+            plot_pca_components,
+            plot_pca_scatter,
+        )
+
+        pca, sample = prepared.pca
+        zca = parse_preprocess(config.preprocess)[0] == "zca"
+        if sample.shape[1] > 1:
+            plot_pca_scatter(sample, pca, run_dir / "pca_scatter.png", zca=zca)
+        plot_explained_variance(pca, run_dir / "pca_variance.png")
+        images = prepared.data["X_train"]
+        if images.ndim == 4 and not config.features:
+            plot_pca_components(pca, images.shape[1:], run_dir / "pca_components.png")
+
+    def report(
+        self,
+        model: Any,
+        config: TrainConfig,
+        prepared: Prepared,
+        spec: ModelSpec,
+        run_dir: Path,
+    ) -> Any:
+        """The test split's confusion matrix (drawn as run_dir/confusion.png), per-class
+        precision, recall and F1, and top-k accuracy (a ClassifierEvaluation)."""
+        from tinyvision.classification_evaluation import class_names, evaluate_classifier
+
+        names = class_names(config.dataset, prepared.num_classes)
+        return evaluate_classifier(
+            model,
+            spec,
+            prepared.X["test"],
+            prepared.data["y_test"],
+            names,
+            run_dir / "confusion.png",
+        )
+
 
 def _augmentable_models() -> list[str]:
     from tinyvision import registry
