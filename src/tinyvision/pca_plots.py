@@ -124,16 +124,16 @@ def plot_pca_components(
     """The top principal components drawn as images (each rescaled to its own range).
 
     pca: from fit_pca on flattened (C, H, W) images
-    image_shape: (C, H, W) of one image, C*H*W = D
+    image_shape: (C, H, W) of one image, C = 1 or 3, C*H*W = D
     path: PNG file to write
     max_components: how many to draw at most, in order of decreasing variance
     returns the path written, as a Path
     """
     dim = len(pca.mean)
-    if math.prod(image_shape) != dim or len(image_shape) != 3:
+    if len(image_shape) != 3 or math.prod(image_shape) != dim or image_shape[0] not in (1, 3):
         raise ValueError(
-            f"image_shape must be (C, H, W) with C*H*W = {dim}, the dimension pca was fitted "
-            f"on; got {image_shape}"
+            f"image_shape must be (C, H, W) with C = 1 (grey) or 3 (colour) and C*H*W = {dim}, "
+            f"the dimension pca was fitted on; got {image_shape}"
         )
     if max_components < 1:
         raise ValueError(f"max_components must be at least 1, got {max_components}")
