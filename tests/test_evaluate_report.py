@@ -218,3 +218,14 @@ def test_a_pca_run_whose_projection_is_missing_is_a_one_line_error(tmp_path, cap
     assert main(["-q", "evaluate", str(out)]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "'projection': (64, 5)" in err
+
+
+def test_a_linear_model_that_saw_fewer_classes_than_the_test_split_skips_top_k(tmp_path, capsys):
+    # The first 40 spiral points are all class 0: W gets one column, the test split has 3.
+    out = _train(tmp_path, "few", "--dataset", "spiral", "--num-training", "40")
+    capsys.readouterr()
+    assert main(["-q", "evaluate", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "not measured: the model scores only 1 of the 3 classes" in printed
+    report = evaluate_run(out)["report"]
+    assert report.confusion.shape == (3, 3) and report.confusion[:, 1:].sum() == 0

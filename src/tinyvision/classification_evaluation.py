@@ -36,7 +36,8 @@ class ClassifierEvaluation:
     class_names: C names (CIFAR-10's, the digits "0".."9", otherwise the class numbers)
     confusion: (C, C) int64 counts, rows true classes, columns predicted classes
     report: per-class precision, recall, F1, support and their averages
-    top_k: {k: accuracy} for k in TOP_K below C, or None when the model gives no scores
+    top_k: {k: accuracy} for k in TOP_K below C, or None when it could not be measured
+    top_k_missing: why top_k is None (e.g. "knn gives labels, not class scores"), else None
     picture: the confusion.png written, or None
     """
 
@@ -44,6 +45,7 @@ class ClassifierEvaluation:
     confusion: np.ndarray
     report: ClassificationReport
     top_k: dict[int, float] | None
+    top_k_missing: str | None
     picture: Path | None
 
 
@@ -92,8 +94,13 @@ def evaluate_classifier(
     num_classes = len(names)
     predicted = model.predict(X)
     scores = class_scores(model, spec, X)
-    top_k = None
-    if scores is not None:
+    top_k, missing = None, None
+    if scores is None:
+        missing = f"{spec.name} gives labels, not class scores"
+    elif scores.shape[1] != num_classes:
+        # A linear classifier knows only the classes of its training labels.
+        missing = f"the model scores only {scores.shape[1]} of the {num_classes} classes"
+    else:
         top_k = {k: top_k_accuracy(y, scores, k) for k in TOP_K if k < num_classes}
     matrix = confusion_matrix(y, predicted, num_classes)
     if picture is not None:
@@ -104,5 +111,6 @@ def evaluate_classifier(
         confusion=matrix,
         report=classification_report(y, predicted, num_classes),
         top_k=top_k,
+        top_k_missing=missing,
         picture=picture,
     )

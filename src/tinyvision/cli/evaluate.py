@@ -34,13 +34,13 @@ def run(args: argparse.Namespace) -> int:
     verdict = "reproduced exactly" if same else "DIFFERS"
     print(f"  {'recorded':<15} {result['recorded']:.4f}  ({verdict})")
     if isinstance(result["report"], ClassifierEvaluation):
-        _print_classifier_report(result["report"], result["model"])
+        _print_classifier_report(result["report"])
     return 0 if same else 1
 
 
-def _print_classifier_report(evaluation: ClassifierEvaluation, model: str) -> None:
+def _print_classifier_report(evaluation: ClassifierEvaluation) -> None:
     if evaluation.top_k is None:
-        print(f"  {'top-k accuracy':<15} not measured: {model} gives labels, not class scores")
+        print(f"  {'top-k accuracy':<15} not measured: {evaluation.top_k_missing}")
     else:
         for k, accuracy in evaluation.top_k.items():
             print(f"  {f'top-{k} accuracy':<15} {accuracy:.4f}")
