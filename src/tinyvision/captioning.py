@@ -228,6 +228,19 @@ class CaptioningTask:
         """Version-1 caption configs already used dropout as the drop probability."""
         return dict(values)
 
+    def artifacts(self, config: CaptionConfig, prepared: CaptionPrepared, run_dir: Path) -> None:
+        """Captioning data has no preprocessing to picture."""
+
+    def report(
+        self,
+        model: Any,
+        config: CaptionConfig,
+        prepared: CaptionPrepared,
+        spec: ModelSpec,
+        run_dir: Path,
+    ) -> None:
+        """`evaluate` shows exact match alone (`caption sample` shows the captions)."""
+
 
 CAPTIONING = CaptioningTask()
 

@@ -5,7 +5,8 @@ CIFAR-10), turns them into what the registered model takes (`ModelSpec.inputs`: 
 (N, C, H, W) images, optionally HOG/colour features), fits the preprocessing statistics on the
 training split only (they are saved with the model, so evaluation applies exactly the same
 transform), hands the Solver arrays or augmenting loaders, and scores a trained model by its
-accuracy on each split.
+accuracy on each split. `--preprocess` adds PCA or whitening of the flat inputs after
+centring, stored as one projection matrix with the mean (tinyvision.pca).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import numpy as np
 
 from tinyvision.config import TrainConfig
 from tinyvision.errors import DataError
+from tinyvision.pca import PCAFit, fit_pca, parse_preprocess, projection_matrix
 from tinyvision.registry import ModelSpec
 
 __all__ = ["CLASSIFICATION", "Prepared", "load_dataset", "num_classes"]
@@ -55,13 +57,18 @@ class Prepared:
     """A data set ready for a model: raw splits, preprocessing statistics, model inputs.
 
     data: X_<split> raw (N, C, H, W) images or (N, 2) points, y_<split> (N,) int64 labels
-    prep: the preprocessing statistics ("mean", and "std" for standardised inputs)
+    prep: the preprocessing statistics ("mean", and "std" for standardised inputs;
+        "projection" (D, K) with --preprocess)
     X: the model's input per split, preprocessed
+    pca: with --preprocess, the PCA fitted in this process on the training inputs and a
+        sample of those inputs (standardised, before projection) for the pictures; None when
+        the statistics were loaded from a run folder
     """
 
     data: dict[str, np.ndarray]
     prep: dict[str, np.ndarray]
     X: dict[str, np.ndarray]
+    pca: tuple[PCAFit, np.ndarray] | None = None
 
     @property
     def input_shape(self) -> tuple[int, ...]:
@@ -154,34 +161,64 @@ def _model_inputs(
     return images.reshape(len(images), -1)
 
 
-def _fit_preprocessing(config: TrainConfig, spec: ModelSpec, X: np.ndarray) -> dict:
-    """The statistics preprocessing needs, from the training split only (saved with the model)."""
-    if spec.inputs == "raw":
-        return {}
+# Rows of the training inputs kept for the PCA pictures (scatter plots need no more).
+_PCA_SAMPLE = 2000
+
+
+def _fit_preprocessing(
+    config: TrainConfig, spec: ModelSpec, X: np.ndarray
+) -> tuple[dict[str, np.ndarray], tuple[PCAFit, np.ndarray] | None]:
+    """The statistics preprocessing needs, from the training split only (saved with the model).
+
+    returns the statistics and, with --preprocess, the PCA fit with a sample of the inputs it
+    was fitted on
+    """
     if spec.inputs == "images":
         # Per-channel statistics, shaped (1, C, 1, 1) to broadcast over (N, C, H, W) images.
         axes = (0, 2, 3)
-        return {
+        state = {
             "mean": X.mean(axis=axes, keepdims=True),
             "std": X.std(axis=axes, keepdims=True) + 1e-8,
         }
+        return state, None
+    mode, count = parse_preprocess(config.preprocess)
+    if spec.inputs == "raw" and mode == "none":
+        return {}, None
     state = {"mean": X.mean(axis=0)}
     if config.features:
         state["std"] = X.std(axis=0) + 1e-8
-    return state
+    if mode == "none":
+        return state, None
+    standardised = _apply_preprocessing(spec, X, state, bias=False)
+    dim = X.shape[1]
+    if count is not None and count > dim:
+        raise ValueError(
+            f"--preprocess {config.preprocess} keeps {count} components, but the inputs have "
+            f"only {dim} dimensions; choose K <= {dim}"
+        )
+    pca = fit_pca(standardised, count)
+    state["projection"] = projection_matrix(pca, mode).astype(X.dtype)
+    return state, (pca, standardised[:_PCA_SAMPLE])
+
+
+def _projection_shape(config: TrainConfig, dim: int) -> tuple[int, int]:
+    """The (D, K) shape of the saved projection of --preprocess on D-dimensional inputs."""
+    mode, count = parse_preprocess(config.preprocess)
+    return (dim, dim if count is None else count)
 
 
 def _check_saved_preprocessing(
     config: TrainConfig, spec: ModelSpec, prep: Mapping[str, np.ndarray], X: np.ndarray
 ) -> None:
     """Raise DataError unless prep holds exactly the statistics this model's inputs need."""
-    if spec.inputs == "raw":
-        expected: dict[str, tuple[int, ...]] = {}
-    elif spec.inputs == "images":
+    expected: dict[str, tuple[int, ...]] = {}
+    if spec.inputs == "images":
         shape = (1, X.shape[1], 1, 1)
         expected = {"mean": shape, "std": shape}
-    else:
+    elif spec.inputs == "flat" or config.preprocess != "none":
         expected = {"mean": X.shape[1:], **({"std": X.shape[1:]} if config.features else {})}
+    if config.preprocess != "none":
+        expected["projection"] = _projection_shape(config, X.shape[1])
     got = {name: np.shape(value) for name, value in prep.items()}
     if got != expected:
         raise DataError(
@@ -191,13 +228,18 @@ def _check_saved_preprocessing(
         )
 
 
-def _apply_preprocessing(spec: ModelSpec, X: np.ndarray, prep: Mapping[str, np.ndarray]):
-    """Centre (and standardise) X; append the bias column for the models that use one."""
+def _apply_preprocessing(
+    spec: ModelSpec, X: np.ndarray, prep: Mapping[str, np.ndarray], bias: bool = True
+) -> np.ndarray:
+    """Centre (and standardise, and project) X; append the bias column for the models that
+    use one (unless bias is False)."""
     if "mean" in prep:
         X = X - prep["mean"]
     if "std" in prep:
         X = X / prep["std"]
-    if spec.bias_column:
+    if "projection" in prep:
+        X = X @ prep["projection"]
+    if bias and spec.bias_column:
         X = np.hstack([X, np.ones((len(X), 1), dtype=X.dtype)])
     return X
 
@@ -269,6 +311,13 @@ class ClassificationTask:
                     "--augment needs images to shift and mirror: use --dataset digits or "
                     "cifar10 without --features"
                 )
+        if config.preprocess != "none" and (spec.inputs == "images" or config.augment):
+            flat = ", ".join(_flat_input_models())
+            raise ValueError(
+                f"--preprocess {config.preprocess} projects flat rows, but --model "
+                f"{config.model}{' --augment' if config.augment else ''} trains on images; "
+                f"use it without --augment and with --model {flat}"
+            )
 
     def prepare(
         self,
@@ -285,12 +334,13 @@ class ClassificationTask:
         """
         data = load_dataset(config)
         inputs = {s: _model_inputs(config, spec, data[f"X_{s}"], verbose) for s in splits}
+        pca = None
         if prep is None:
-            prep = _fit_preprocessing(config, spec, inputs["train"])
+            prep, pca = _fit_preprocessing(config, spec, inputs["train"])
         else:
             _check_saved_preprocessing(config, spec, prep, next(iter(inputs.values())))
         X = {s: _apply_preprocessing(spec, m, prep) for s, m in inputs.items()}
-        return Prepared(data=data, prep=dict(prep), X=X)
+        return Prepared(data=data, prep=dict(prep), X=X, pca=pca)
 
     def solver(self, model: Any, config: TrainConfig, prepared: Prepared, **kwargs: Any) -> Any:
         """A Solver for model on prepared's train and val splits, set up from config.
@@ -348,11 +398,59 @@ class ClassificationTask:
             values["dropout"] = 1.0 - values["dropout"]
         return values
 
+    def artifacts(self, config: TrainConfig, prepared: Prepared, run_dir: Path) -> None:
+        """With --preprocess: pca_scatter.png, pca_variance.png and, on pixels,
+        pca_components.png."""
+        if prepared.pca is None:
+            return
+        from tinyvision.pca_plots import (
+            plot_explained_variance,
+            plot_pca_components,
+            plot_pca_scatter,
+        )
+
+        pca, sample = prepared.pca
+        zca = parse_preprocess(config.preprocess)[0] == "zca"
+        if sample.shape[1] > 1:
+            plot_pca_scatter(sample, pca, run_dir / "pca_scatter.png", zca=zca)
+        plot_explained_variance(pca, run_dir / "pca_variance.png")
+        images = prepared.data["X_train"]
+        if images.ndim == 4 and not config.features:
+            plot_pca_components(pca, images.shape[1:], run_dir / "pca_components.png")
+
+    def report(
+        self,
+        model: Any,
+        config: TrainConfig,
+        prepared: Prepared,
+        spec: ModelSpec,
+        run_dir: Path,
+    ) -> Any:
+        """The test split's confusion matrix (drawn as run_dir/confusion.png), per-class
+        precision, recall and F1, and top-k accuracy (a ClassifierEvaluation)."""
+        from tinyvision.classification_evaluation import class_names, evaluate_classifier
+
+        names = class_names(config.dataset, prepared.num_classes)
+        return evaluate_classifier(
+            model,
+            spec,
+            prepared.X["test"],
+            prepared.data["y_test"],
+            names,
+            run_dir / "confusion.png",
+        )
+
 
 def _augmentable_models() -> list[str]:
     from tinyvision import registry
 
     return [n for n in registry.names("classification") if registry.get(n).augmentable]
+
+
+def _flat_input_models() -> list[str]:
+    from tinyvision import registry
+
+    return [n for n in registry.names("classification") if registry.get(n).inputs != "images"]
 
 
 def _solver_data(config: TrainConfig, prepared: Prepared) -> dict[str, Any]:

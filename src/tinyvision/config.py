@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from tinyvision.errors import DataError
+from tinyvision.pca import parse_preprocess
 from tinyvision.schedules import SCHEDULES
 from tinyvision.validation import (
     check_in_range,
@@ -65,7 +66,8 @@ def setting(
     help: the flag's help text
     default: the value when neither the user nor the model's tuned defaults set it
     check: the rule a set value must pass: "positive_int", "non_negative_int", "positive",
-        "non_negative", "drop_probability", "decay" (in (0, 1]) or None
+        "non_negative", "drop_probability", "decay" (in (0, 1]), "preprocess" (a
+        tinyvision.pca.parse_preprocess spelling) or None
     choices: the allowed strings (or, for a tuple field, the allowed items)
     flag: an extra spelling of the flag (e.g. "--lr")
     metavar: how the flag's value is shown in --help
@@ -87,6 +89,7 @@ _CHECKS: dict[str, typing.Callable[[Any, str], Any]] = {
         value, name, allow_one=False, hint="it is the probability of dropping a unit; 0 = none"
     ),
     "decay": lambda value, name: check_in_range(value, name, 0.0, 1.0, low_open=True),
+    "preprocess": parse_preprocess,
 }
 
 
@@ -184,6 +187,13 @@ class TrainConfig(RunConfig):
         default=(),
         choices=FEATURES,
         metavar="hog,hsv",
+    )
+    preprocess: str = setting(
+        "decorrelate the flat inputs with statistics of the training split: pca:K (the top K "
+        "principal components), whiten (PCA whitening; whiten:K keeps K) or zca",
+        default="none",
+        check="preprocess",
+        metavar="pca:K|whiten|zca",
     )
     reg: float | None = setting("L2 regularisation strength", check="non_negative")
     hidden_dims: tuple[int, ...] | None = setting(

@@ -125,6 +125,7 @@ def write_run(
     metrics["cpu_seconds"] = round(time.process_time() - started[1], 3)
     if spec.artifacts is not None:
         spec.artifacts(model, config, prepared, run_dir)
+    spec.task.artifacts(config, prepared, run_dir)
     runs.write_run_folder(
         run_dir,
         config=config.to_dict(),
@@ -247,9 +248,11 @@ def load_run(
 def evaluate_run(run_dir: str | Path, verbose: bool = False) -> dict[str, Any]:
     """Reload a run folder's model and score it on the test split again.
 
+    The task's report (classifiers: confusion matrix, per-class scores, top-k accuracy) comes
+    too, and may draw into the run folder (classifiers: confusion.png).
     returns {"metric": the task's headline metric (e.g. "test_acc"), "value": reproduced,
         "recorded": from metrics.json, "model", "dataset", "run_dir", "scores": every test
-        score}
+        score, "report": the task's report or None}
     """
     run_dir = Path(run_dir)
     loaded = load_run(run_dir, ("test",), verbose)
@@ -267,4 +270,5 @@ def evaluate_run(run_dir: str | Path, verbose: bool = False) -> dict[str, Any]:
         "value": scores[metric],
         "recorded": recorded[metric],
         "scores": scores,
+        "report": task.report(loaded.model, loaded.config, loaded.prepared, spec, run_dir),
     }

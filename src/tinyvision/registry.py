@@ -55,6 +55,13 @@ class Task(Protocol):
     def upgrade_v1(self, values: dict[str, Any]) -> dict[str, Any]:
         """A version-1 config.json dict converted to the current meaning of its fields."""
 
+    def artifacts(self, config: Any, prepared: Any, run_dir: Path) -> None:
+        """Write pictures of the prepared data (e.g. of its preprocessing) into run_dir."""
+
+    def report(self, model: Any, config: Any, prepared: Any, spec: ModelSpec, run_dir: Path) -> Any:
+        """What `evaluate` shows beyond the headline metric (None: nothing); may draw into
+        run_dir."""
+
 
 # fit(model, config, prepared, run_dir, verbose, resume) -> history
 FitFunction = Callable[[Any, Any, Any, Path | None, bool, Path | None], dict[str, Any]]
@@ -80,6 +87,8 @@ class ModelSpec:
     train_eval_limit: measure training accuracy on at most this many examples (None: all)
     check: extra rules for a resolved config (raise ValueError)
     artifacts: (model, config, prepared, run_dir) -> None, pictures beyond loss/accuracy
+    scores: (model, X) -> (N, C) class scores, for `evaluate`'s top-k accuracy; None: a
+        model trained by the Solver gives them as loss(X), any other model only labels
     tune: the model's own hyperparameter search, used by `tinyvision tune` instead of the
         learning-rate x regularisation search
     """
@@ -97,6 +106,7 @@ class ModelSpec:
     train_eval_limit: int | None = None
     check: Callable[[Any], None] | None = None
     artifacts: Callable[[Any, Any, Any, Path], None] | None = None
+    scores: Callable[[Any, Any], Any] | None = None
     tune: Callable[..., Any] | None = None
 
     def defaults_for(self, config: Any) -> dict[str, Any]:

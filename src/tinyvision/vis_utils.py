@@ -23,7 +23,9 @@ __all__ = [
     "plot_first_layer_filters",
     "plot_hyperparameter_search",
     "plot_knn_cross_validation",
+    "plot_confusion_matrix",
     "plot_loss_history",
+    "save_figure",
     "visualize_grid",
 ]
 
@@ -99,7 +101,7 @@ def plot_class_templates(
         ax = fig.add_subplot(rows, cols, index + 1)
         _show_image(ax, template)
         ax.set_title(str(name))
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def plot_knn_cross_validation(
@@ -124,7 +126,7 @@ def plot_knn_cross_validation(
     ax.set_title("Cross-validation on k")
     ax.set_xlabel("k")
     ax.set_ylabel("Cross-validation accuracy")
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def plot_hyperparameter_search(
@@ -164,7 +166,7 @@ def plot_hyperparameter_search(
         ax.set_ylabel("regularization strength")
         ax.set_title(title)
     fig.tight_layout()
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def plot_loss_history(loss_history: Sequence[float], path: PathLike) -> Path:
@@ -181,7 +183,7 @@ def plot_loss_history(loss_history: Sequence[float], path: PathLike) -> Path:
     ax.plot(np.asarray(loss_history, dtype=np.float64))
     ax.set_xlabel("Iteration number")
     ax.set_ylabel("Loss value")
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def plot_first_layer_filters(
@@ -213,7 +215,60 @@ def plot_first_layer_filters(
     fig = Figure(figsize=(6, 6))
     ax = fig.add_subplot()
     _show_image(ax, grid)
-    return _save(fig, path)
+    return save_figure(fig, path)
+
+
+def plot_confusion_matrix(
+    matrix: np.ndarray,
+    class_names: Sequence[str],
+    path: PathLike,
+    normalize: bool = False,
+    title: str = "Confusion matrix",
+) -> Path:
+    """The confusion matrix as a heat map, true classes down, predicted classes across.
+
+    matrix: (C, C) counts, entry [i, j] = examples of class i predicted as j (as from
+        classification_metrics.confusion_matrix)
+    class_names: C names for the axes
+    path: PNG file to write
+    normalize: show each row as fractions of its class (a row of a class absent from the
+        data stays 0) instead of counts
+    title: the figure's title
+    returns the path written, as a Path
+    """
+    matrix = np.asarray(matrix)
+    if matrix.ndim != 2 or matrix.shape[0] != matrix.shape[1] or matrix.shape[0] == 0:
+        raise ValueError(f"matrix must be a non-empty (C, C) array, got shape {matrix.shape}")
+    if len(class_names) != len(matrix):
+        raise ValueError(f"matrix has {len(matrix)} classes but {len(class_names)} names came")
+    shown = matrix.astype(np.float64)
+    if normalize:
+        totals = shown.sum(axis=1, keepdims=True)
+        shown = np.divide(shown, totals, out=np.zeros_like(shown), where=totals > 0)
+    size = len(matrix)
+    side = max(4.5, 0.6 * size + 2.5)
+    fig = Figure(figsize=(side + 1, side))
+    ax = fig.add_subplot()
+    image = ax.imshow(shown, cmap="Blues", vmin=0)
+    colorbar = fig.colorbar(image, ax=ax, shrink=0.8)
+    colorbar.set_label("fraction of the true class" if normalize else "examples")
+    # Dark text on light cells, light text on dark ones.
+    threshold = shown.max() / 2 if shown.max() > 0 else 1.0
+    for (row, col), value in np.ndenumerate(shown):
+        text = f"{value:.2f}" if normalize else f"{matrix[row, col]:g}"
+        colour = "white" if value > threshold else "black"
+        ax.text(col, row, text, ha="center", va="center", color=colour, fontsize=8)
+    names = [str(name) for name in class_names]
+    slanted = max(map(len, names)) > 2  # long names would overlap side by side
+    ax.set_xticks(
+        range(size), names, rotation=45 if slanted else 0, ha="right" if slanted else "center"
+    )
+    ax.set_yticks(range(size), names)
+    ax.set_xlabel("predicted class")
+    ax.set_ylabel("true class")
+    ax.set_title(title)
+    fig.tight_layout()
+    return save_figure(fig, path)
 
 
 def _show_image(ax: Axes, image: np.ndarray) -> None:
@@ -227,7 +282,7 @@ def _show_image(ax: Axes, image: np.ndarray) -> None:
     ax.axis("off")
 
 
-def _save(fig: Figure, path: PathLike) -> Path:
+def save_figure(fig: Figure, path: PathLike) -> Path:
     """Render fig with Agg into a PNG at path, creating parent directories."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

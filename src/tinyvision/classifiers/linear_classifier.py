@@ -144,11 +144,11 @@ class LinearClassifier(Model, ABC):
                 logger.info("iteration %d / %d: loss %f", it, num_iters, loss)
         return loss_history
 
-    def predict(self, X: np.ndarray) -> np.ndarray:
-        """Label each row of X with its highest-scoring class.
+    def scores(self, X: np.ndarray) -> np.ndarray:
+        """The class scores X @ W of each row of X.
 
         X: (N, D) float data, preprocessed like the training data
-        returns y_pred, (N,) int64 labels
+        returns (N, C) scores in the dtype of X @ W
         """
         if self.W is None:
             raise ValueError(f"this {type(self).__name__} is untrained; call train(X, y) first")
@@ -158,7 +158,15 @@ class LinearClassifier(Model, ABC):
                 f"X has {X.shape[1]} features but W expects {self.W.shape[0]}; "
                 "preprocess test data like the training data (bias column included)"
             )
-        return np.argmax(X @ self.W, axis=1).astype(np.int64)
+        return X @ self.W
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        """Label each row of X with its highest-scoring class.
+
+        X: (N, D) float data, preprocessed like the training data
+        returns y_pred, (N,) int64 labels
+        """
+        return np.argmax(self.scores(X), axis=1).astype(np.int64)
 
     @abstractmethod
     def loss(

@@ -1,9 +1,14 @@
-"""`tinyvision evaluate RUN`: reload a run's model and measure its test score again."""
+"""`tinyvision evaluate RUN`: reload a run's model and measure its test score again.
+
+For classifiers it also prints top-k accuracy, a per-class table (precision, recall, F1,
+support, with macro and weighted averages) and where it drew the confusion matrix.
+"""
 
 from __future__ import annotations
 
 import argparse
 
+from tinyvision.classification_evaluation import ClassifierEvaluation
 from tinyvision.pipeline import evaluate_run
 
 
@@ -13,7 +18,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="reload a run folder's model and reproduce its test score",
         description="Rebuild the data set and the model of a run folder from config.json and "
         "model.npz, and measure the test score again (accuracy for classifiers, exact match "
-        "for captioning models).",
+        "for captioning models). Classifiers also get top-k accuracy, precision, recall and F1 "
+        "per class, and confusion.png in the run folder.",
     )
     parser.add_argument("run", help="a run folder written by `tinyvision train` or `caption train`")
     parser.set_defaults(handler=run)
@@ -27,4 +33,34 @@ def run(args: argparse.Namespace) -> int:
     print(f"  {name:<15} {result['value']:.4f}")
     verdict = "reproduced exactly" if same else "DIFFERS"
     print(f"  {'recorded':<15} {result['recorded']:.4f}  ({verdict})")
+    if isinstance(result["report"], ClassifierEvaluation):
+        _print_classifier_report(result["report"])
     return 0 if same else 1
+
+
+def _print_classifier_report(evaluation: ClassifierEvaluation) -> None:
+    if evaluation.top_k is None:
+        print(f"  {'top-k accuracy':<15} not measured: {evaluation.top_k_missing}")
+    else:
+        for k, accuracy in evaluation.top_k.items():
+            print(f"  {f'top-{k} accuracy':<15} {accuracy:.4f}")
+    report = evaluation.report
+    width = max(12, *(len(name) for name in evaluation.class_names))
+    total = int(report.support.sum())
+    print(f"per class on the test split ({total} examples):")
+    print(f"  {'class':<{width}} {'precision':>9} {'recall':>7} {'f1':>7} {'support':>8}")
+    rows = zip(
+        evaluation.class_names,
+        report.precision,
+        report.recall,
+        report.f1,
+        report.support,
+        strict=True,
+    )
+    for name, precision, recall, f1, support in rows:
+        print(f"  {name:<{width}} {precision:>9.3f} {recall:>7.3f} {f1:>7.3f} {support:>8d}")
+    for label, average in (("macro avg", report.macro), ("weighted avg", report.weighted)):
+        values = f"{average['precision']:>9.3f} {average['recall']:>7.3f} {average['f1']:>7.3f}"
+        print(f"  {label:<{width}} {values} {total:>8d}")
+    if evaluation.picture is not None:
+        print(f"confusion matrix: {evaluation.picture}")

@@ -65,6 +65,7 @@ def _register(name: str, model_class: type[LinearClassifier], defaults: dict) ->
             bias_column=True,
             fit=fit,
             artifacts=plot_templates,
+            scores=LinearClassifier.scores,
         )
     )
 
