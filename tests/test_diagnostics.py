@@ -35,6 +35,7 @@ ZERO_GRADIENTS = {
     # A batch norm subtracts the batch mean, which cancels the bias of the layer before it.
     ("affine_batchnorm_relu", "b"),
     ("affine_batchnorm_relu_dropout", "b"),
+    ("affine_bn_relu", "b"),
     ("conv_bn_relu", "b"),
     # Softmax over the keys ignores q . bk, the same shift for every key of a query.
     ("attention", "bk"),

@@ -7,6 +7,8 @@ import torch.nn.functional as F
 
 from tinyvision.gradient_check import eval_numerical_gradient_array, rel_error
 from tinyvision.layer_utils import (
+    affine_bn_relu_backward,
+    affine_bn_relu_forward,
     affine_norm_relu_backward,
     affine_norm_relu_dropout_backward,
     affine_norm_relu_dropout_forward,
@@ -169,3 +171,44 @@ def test_float32_in_float32_out(normalization):
     assert out.dtype == np.float32
     grads = affine_norm_relu_dropout_backward(dout, cache)
     assert all(g.dtype == np.float32 for g in grads if g is not None)
+
+
+def test_affine_bn_relu_matches_numerical_and_torch_and_updates_running_stats():
+    x, w, b, gamma, beta, dout = make_inputs(np.random.default_rng(6))
+    bn_param = {"mode": "train"}
+    out, cache = affine_bn_relu_forward(x, w, b, gamma, beta, bn_param)
+    grads = affine_bn_relu_backward(dout, cache)
+
+    def f(_):
+        return affine_bn_relu_forward(x, w, b, gamma, beta, {"mode": "train"})[0]
+
+    for grad, param in zip(grads, (x, w, b, gamma, beta), strict=True):
+        numeric = eval_numerical_gradient_array(f, param, dout)
+        assert_grad_matches(grad, numeric, GRAD_TOL, "batchnorm", is_bias=param is b)
+
+    xt, wt, bt, gt, betat = (torch.tensor(a, requires_grad=True) for a in (x, w, b, gamma, beta))
+    running_mean, running_var = torch.zeros(4).double(), torch.ones(4).double()
+    a = F.batch_norm(xt.reshape(5, -1) @ wt + bt, running_mean, running_var, gt, betat, True)
+    out_t = F.relu(a)
+    out_t.backward(torch.tensor(dout))
+    assert rel_error(out, out_t.detach().numpy()) < TORCH_TOL
+    assert rel_error(bn_param["running_mean"], running_mean.numpy()) < TORCH_TOL
+    for ours, t in zip(grads, (xt, wt, bt, gt, betat), strict=True):
+        assert_grad_matches(ours, t.grad.numpy(), TORCH_TOL, "batchnorm", is_bias=t is bt)
+
+
+def test_affine_bn_relu_test_mode_uses_running_statistics():
+    x, w, b, gamma, beta, _ = make_inputs(np.random.default_rng(7))
+    mean, var = np.linspace(-1, 1, 4), np.linspace(0.5, 2, 4)
+    bn_param = {"mode": "test", "running_mean": mean, "running_var": var}
+    out, _ = affine_bn_relu_forward(x, w, b, gamma, beta, bn_param)
+    a = x.reshape(5, -1) @ w + b
+    expected = np.maximum(gamma * (a - mean) / np.sqrt(var + 1e-5) + beta, 0)
+    assert rel_error(out, expected) < 1e-12
+
+
+def test_affine_bn_relu_backward_refuses_a_layernorm_cache():
+    x, w, b, gamma, beta, dout = make_inputs(np.random.default_rng(8))
+    _, cache = affine_norm_relu_forward(x, w, b, gamma, beta, {}, "layernorm")
+    with pytest.raises(ValueError, match="normalization 'layernorm'.*affine_norm_relu_backward"):
+        affine_bn_relu_backward(dout, cache)

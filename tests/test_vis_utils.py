@@ -9,10 +9,13 @@ from PIL import Image
 
 from tinyvision.vis_utils import (
     plot_class_templates,
+    plot_distance_matrix,
     plot_first_layer_filters,
     plot_hyperparameter_search,
     plot_knn_cross_validation,
     plot_loss_history,
+    plot_mean_image,
+    plot_misclassified,
     visualize_grid,
 )
 
@@ -118,3 +121,56 @@ def test_importing_does_not_load_pyplot_or_switch_backend():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["False", "True"]
+
+
+def _pixels(path):
+    with Image.open(path) as image:
+        return np.asarray(image.convert("RGB")).reshape(-1, 3).astype(int)
+
+
+def _has_colour(pixels, rgb, tolerance=3):
+    return bool(np.any(np.all(np.abs(pixels - np.array(rgb)) <= tolerance, axis=1)))
+
+
+def test_plot_distance_matrix_draws_near_dark_and_far_bright(tmp_path):
+    dists = np.zeros((20, 40))
+    dists[:, 20:] = 100.0  # the second half of the training set is far from every test point
+    path = tmp_path / "dists.png"
+    assert_png(path, plot_distance_matrix(dists, path))
+    pixels = _pixels(path)
+    assert _has_colour(pixels, (0, 0, 0)) and _has_colour(pixels, (255, 255, 255))
+    with pytest.raises(ValueError, match=r"non-empty \(num_test, num_train\).*shape \(5,\)"):
+        plot_distance_matrix(np.zeros(5), path)
+
+
+def test_plot_mean_image_shows_the_mean_colour(tmp_path):
+    mean = np.tile([200.0, 40.0, 90.0], 8 * 8)  # flat (D,), as np.mean(X_train, axis=0)
+    path = tmp_path / "mean.png"
+    assert_png(path, plot_mean_image(mean, path, image_shape=(8, 8, 3)))
+    assert _has_colour(_pixels(path), (200, 40, 90))
+    with pytest.raises(ValueError, match=r"prod\(image_shape\) = 3072"):
+        plot_mean_image(mean, path)
+
+
+def test_plot_misclassified_shows_only_the_mistakes(tmp_path):
+    # Mistakes are solid red, correct predictions solid blue: only red may appear.
+    red, blue = (230, 10, 10), (10, 10, 230)
+    y_true = np.array([0, 1, 2, 0, 1, 2, 0])
+    y_pred = np.array([1, 1, 2, 2, 1, 2, 0])
+    images = np.empty((7, 4, 4, 3))
+    images[:] = np.where((y_true != y_pred)[:, None, None, None], red, blue)
+    path = tmp_path / "wrong.png"
+    returned = plot_misclassified(images, y_true, y_pred, ["a", "b", "c"], path, 3)
+    assert_png(path, returned)
+    pixels = _pixels(path)
+    assert _has_colour(pixels, red) and not _has_colour(pixels, blue, tolerance=60)
+
+
+def test_plot_misclassified_checks_its_inputs(tmp_path):
+    images, labels = np.zeros((4, 4, 4)), np.array([0, 1, 1, 0])
+    with pytest.raises(ValueError, match="y_true and y_pred of shape"):
+        plot_misclassified(images, labels[:3], labels, ["a", "b"], tmp_path / "x.png")
+    with pytest.raises(ValueError, match=r"y_pred holds labels outside \[0, 2\)"):
+        plot_misclassified(images, labels, labels + 1, ["a", "b"], tmp_path / "x.png")
+    with pytest.raises(ValueError, match="examples_per_class must be >= 1"):
+        plot_misclassified(images, labels, labels, ["a", "b"], tmp_path / "x.png", 0)

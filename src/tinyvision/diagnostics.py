@@ -318,6 +318,13 @@ def gradient_checks() -> dict[str, GradientCheck]:
             x_w_b, layer_utils.affine_relu_forward, layer_utils.affine_relu_backward
         ),
         "affine_batchnorm_relu": _norm_relu_check("batchnorm"),
+        "affine_bn_relu": _pair(
+            _inputs(x=n(6, 2, 2), w=n(4, 5), b=n(5), gamma=n(5), beta=n(5)),
+            lambda x, w, b, gamma, beta: layer_utils.affine_bn_relu_forward(
+                x, w, b, gamma, beta, {"mode": "train"}
+            ),
+            layer_utils.affine_bn_relu_backward,
+        ),
         "affine_layernorm_relu": _norm_relu_check("layernorm"),
         "affine_batchnorm_relu_dropout": _norm_relu_check("batchnorm", dropout=True),
         "conv_relu": _pair(

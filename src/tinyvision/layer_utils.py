@@ -16,6 +16,8 @@ from .layers import *
 
 __all__ = [
     "NORMALIZATIONS",
+    "affine_bn_relu_backward",
+    "affine_bn_relu_forward",
     "affine_norm_relu_backward",
     "affine_norm_relu_dropout_backward",
     "affine_norm_relu_dropout_forward",
@@ -114,6 +116,41 @@ def affine_norm_relu_backward(
         da, dgamma, dbeta = layernorm_backward(da, cache.norm)
     dx, dw, db = affine_backward(da, cache.affine)
     return dx, dw, db, dgamma, dbeta
+
+
+def affine_bn_relu_forward(
+    x: np.ndarray,
+    w: np.ndarray,
+    b: np.ndarray,
+    gamma: np.ndarray,
+    beta: np.ndarray,
+    bn_param: dict[str, Any],
+) -> tuple[np.ndarray, AffineNormReluCache]:
+    """Affine layer, batch normalization, then ReLU (the course's name for this sandwich).
+
+    x: (N, d_1, ..., d_k) input; w: (D, M) weights; b: (M,) biases
+    gamma, beta: (M,) scale and shift of the batch normalization
+    bn_param: as for batchnorm_forward ('mode' 'train' or 'test', optional 'eps', 'momentum');
+        its running statistics are updated in place in training mode
+    returns out (N, M), cache for affine_bn_relu_backward
+    """
+    return affine_norm_relu_forward(x, w, b, gamma, beta, bn_param, "batchnorm")
+
+
+def affine_bn_relu_backward(
+    dout: np.ndarray, cache: AffineNormReluCache
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Backward pass of affine_bn_relu_forward.
+
+    dout: (N, M) upstream gradient; cache from affine_bn_relu_forward
+    returns dx (x's shape), dw (D, M), db (M,), dgamma (M,), dbeta (M,)
+    """
+    if cache.normalization != "batchnorm":
+        raise ValueError(
+            "affine_bn_relu_backward needs the cache of affine_bn_relu_forward, got one of "
+            f"normalization {cache.normalization!r}; use affine_norm_relu_backward for it"
+        )
+    return affine_norm_relu_backward(dout, cache)
 
 
 def affine_norm_relu_dropout_forward(

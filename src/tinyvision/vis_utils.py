@@ -20,12 +20,15 @@ from matplotlib.figure import Figure
 
 __all__ = [
     "plot_class_templates",
+    "plot_distance_matrix",
     "plot_first_layer_filters",
     "plot_hyperparameter_search",
     "plot_knn_cross_validation",
     "plot_confusion_matrix",
     "plot_loss_history",
     "save_figure",
+    "plot_mean_image",
+    "plot_misclassified",
     "visualize_grid",
 ]
 
@@ -267,6 +270,105 @@ def plot_confusion_matrix(
     ax.set_xlabel("predicted class")
     ax.set_ylabel("true class")
     ax.set_title(title)
+    fig.tight_layout()
+    return save_figure(fig, path)
+
+
+def plot_distance_matrix(dists: np.ndarray, path: PathLike) -> Path:
+    """The kNN notebook's picture of the test x train distance matrix (bright = far).
+
+    dists: (num_test, num_train) distances, e.g. from compute_distances_two_loops
+    path: PNG file to write
+    returns the path written, as a Path
+    """
+    dists = np.asarray(dists, dtype=np.float64)
+    if dists.ndim != 2 or dists.size == 0:
+        raise ValueError(
+            f"dists must be a non-empty (num_test, num_train) array, got shape {dists.shape}; "
+            "pass the matrix from KNearestNeighbor.compute_distances_*"
+        )
+    fig = Figure(figsize=(8, 8 * max(0.5, min(1.5, dists.shape[0] / dists.shape[1]))))
+    ax = fig.add_subplot()
+    image = ax.imshow(dists, interpolation="none", aspect="auto", cmap="gray")
+    fig.colorbar(image, ax=ax, label="distance")
+    ax.set_xlabel("training example")
+    ax.set_ylabel("test example")
+    ax.set_title("Distances between test and training examples")
+    fig.tight_layout()
+    return save_figure(fig, path)
+
+
+def plot_mean_image(
+    mean_image: np.ndarray, path: PathLike, image_shape: tuple[int, ...] = (32, 32, 3)
+) -> Path:
+    """The training set's mean image, as the notebooks show it before subtracting it.
+
+    mean_image: (D,) flat mean with D = prod(image_shape), or an image of image_shape, on the
+        0-255 pixel scale (as np.mean(X_train, axis=0) of raw pixels gives)
+    path: PNG file to write
+    image_shape: (H, W, 3) colour or (H, W) / (H, W, 1) grey
+    returns the path written, as a Path
+    """
+    mean_image = np.asarray(mean_image, dtype=np.float64)
+    if mean_image.size != math.prod(image_shape):
+        raise ValueError(
+            f"mean_image must hold prod(image_shape) = {math.prod(image_shape)} values "
+            f"(image_shape {image_shape}), got shape {mean_image.shape}; pass image_shape"
+        )
+    fig = Figure(figsize=(4, 4.4))
+    ax = fig.add_subplot()
+    _show_image(ax, np.clip(mean_image.reshape(image_shape), 0, 255))
+    ax.set_title("Mean training image")
+    return save_figure(fig, path)
+
+
+def plot_misclassified(
+    images: np.ndarray,
+    y_true: np.ndarray,
+    y_pred: np.ndarray,
+    class_names: Sequence[str],
+    path: PathLike,
+    examples_per_class: int = 8,
+) -> Path:
+    """For every class, examples predicted as that class that belong to another (the features
+    notebook's picture): one column per predicted class, the first misclassified ones on top.
+
+    images: (N, H, W, 3) colour or (N, H, W) grey images on the 0-255 scale
+    y_true: (N,) int true labels in [0, C)
+    y_pred: (N,) int predicted labels in [0, C)
+    class_names: C names, the column titles
+    path: PNG file to write
+    examples_per_class: rows of the grid; a column with fewer mistakes stays blank below
+    returns the path written, as a Path
+    """
+    images = np.asarray(images, dtype=np.float64)
+    y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
+    if images.ndim not in (3, 4) or y_true.shape != (len(images),) or y_pred.shape != y_true.shape:
+        raise ValueError(
+            "images must be (N, H, W[, C]) with y_true and y_pred of shape (N,); got "
+            f"{images.shape}, {y_true.shape} and {y_pred.shape}"
+        )
+    if examples_per_class < 1:
+        raise ValueError(f"examples_per_class must be >= 1, got {examples_per_class}")
+    num_classes = len(class_names)
+    for name, labels in (("y_true", y_true), ("y_pred", y_pred)):
+        if labels.size and (labels.min() < 0 or labels.max() >= num_classes):
+            raise ValueError(
+                f"{name} holds labels outside [0, {num_classes}) for the {num_classes} "
+                "class_names; pass one name per class"
+            )
+    fig = Figure(figsize=(1.2 * num_classes, 1.2 * examples_per_class + 0.6))
+    for cls, name in enumerate(class_names):
+        wrong = np.flatnonzero((y_pred == cls) & (y_true != cls))[:examples_per_class]
+        for row in range(examples_per_class):
+            ax = fig.add_subplot(examples_per_class, num_classes, row * num_classes + cls + 1)
+            if row < len(wrong):
+                _show_image(ax, np.clip(images[wrong[row]], 0, 255))
+            else:
+                ax.axis("off")
+            if row == 0:
+                ax.set_title(str(name), fontsize=9)
+    fig.suptitle("Misclassified examples, by predicted class")
     fig.tight_layout()
     return save_figure(fig, path)
 

@@ -17,6 +17,7 @@ from tinyvision.classifiers.captioning_common import (
     check_positive_int,
     greedy_decode,
     next_word_log_probs,
+    require_tokens,
     special_tokens,
 )
 
@@ -57,15 +58,30 @@ def test_special_tokens_reads_ids_wherever_they_are():
     )
 
 
-def test_special_tokens_errors():
-    with pytest.raises(ValueError, match=r"lacks the special token\(s\) \['<START>', '<END>'\]"):
-        special_tokens({"<NULL>": 0, "a": 1})
-    with pytest.raises(ValueError, match=r"needs \['<NULL>', '<START>', '<END>'\] \(see here\)$"):
-        special_tokens({"<NULL>": 0}, hint=" (see here)")
-    with pytest.raises(ValueError, match=r"distinct indices 0\.\.3; got indices from 0 to 2"):
+def test_special_tokens_accepts_the_course_sanity_vocabulary():
+    # The course's loss checks use a vocabulary with <NULL> only and a gap in the indices.
+    assert special_tokens({"<NULL>": 0, "cat": 2, "dog": 3}) == (0, None, None)
+    assert special_tokens({"a": 0}) == (None, None, None)
+
+
+def test_special_tokens_refuses_repeated_or_negative_indices():
+    with pytest.raises(ValueError, match=r"distinct indices >= 0; got repeated indices \[2\]"):
         special_tokens({"<NULL>": 0, "<START>": 1, "<END>": 2, "a": 2})
-    with pytest.raises(ValueError, match="got indices from 1 to 3"):
-        special_tokens({"<NULL>": 1, "<START>": 2, "<END>": 3})
+    with pytest.raises(ValueError, match="smallest index -1"):
+        special_tokens({"<NULL>": -1, "<START>": 2, "<END>": 3})
+
+
+def test_require_tokens_names_what_each_method_lacks():
+    course = special_tokens({"<NULL>": 0, "cat": 2, "dog": 3})
+    assert require_tokens(course, "loss", 3) == course
+    with pytest.raises(ValueError, match=r"lacks the special token\(s\) \['<START>', '<END>'\]"):
+        require_tokens(course, "sample", 3)
+    with pytest.raises(ValueError, match=r"\['<NULL>'\]; loss masks the <NULL> padding"):
+        require_tokens(special_tokens({"cat": 0}), "loss", 1)
+    full = special_tokens({"<NULL>": 0, "<START>": 1, "<END>": 5})
+    with pytest.raises(ValueError, match=r"\['<END>'\] have indices \[5\].*only 3 words"):
+        require_tokens(full, "sample", 3)
+    assert require_tokens(full, "loss", 3) == full
 
 
 def test_check_positive_int():

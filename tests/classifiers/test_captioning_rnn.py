@@ -326,10 +326,8 @@ def test_sampling_never_emits_null_or_start_and_pads_after_end():
 def test_bad_constructor_arguments():
     with pytest.raises(ValueError, match="cell_type must be 'rnn' or 'lstm', got 'gru'"):
         CaptioningRNN(_vocab(3), cell_type="gru")
-    with pytest.raises(ValueError, match=r"lacks the special token\(s\) \['<END>'\]"):
-        CaptioningRNN({"<NULL>": 0, "<START>": 1, "cat": 2})
-    with pytest.raises(ValueError, match="distinct indices 0..4"):
-        CaptioningRNN({"<NULL>": 0, "<START>": 1, "<END>": 2, "a": 3, "b": 7})
+    with pytest.raises(ValueError, match=r"distinct indices >= 0; got repeated indices \[2\]"):
+        CaptioningRNN({"<NULL>": 0, "<START>": 1, "<END>": 2, "a": 2})
     with pytest.raises(ValueError, match="hidden_dim must be a positive integer"):
         CaptioningRNN(_vocab(3), hidden_dim=0)
 
@@ -367,3 +365,23 @@ def test_bad_sample_arguments():
         model.sample(features, max_length=0)
     with pytest.raises(ValueError, match="empty batch"):
         model.sample(features[:0])
+
+
+def test_loss_needs_only_null_and_sample_names_the_missing_tokens():
+    # The course's own check: a vocabulary without <START>/<END> and with a gap in its indices.
+    model = CaptioningRNN({"<NULL>": 0, "cat": 2, "dog": 3}, 4, 5, 6, dtype=np.float64, seed=0)
+    features = np.random.default_rng(0).standard_normal((2, 4))
+    captions = np.array([[1, 2, 0], [2, 1, 1]])
+    loss, grads = model.loss(features, captions)
+    assert np.isfinite(loss) and set(grads) == set(model.params)
+    with pytest.raises(ValueError, match=r"lacks the special token\(s\) \['<START>', '<END>'\]"):
+        model.sample(features)
+    no_end = CaptioningRNN({"<NULL>": 0, "<START>": 1, "cat": 2}, 4, 5, 6, seed=0)
+    with pytest.raises(ValueError, match=r"\['<END>'\]; sample starts from <START>, stops at"):
+        no_end.sample(features)
+    no_null = CaptioningRNN({"<START>": 0, "<END>": 1, "cat": 2}, 4, 5, 6, seed=0)
+    with pytest.raises(ValueError, match=r"\['<NULL>'\]; loss masks"):
+        no_null.loss(features, captions)
+    gap = CaptioningRNN({"<NULL>": 0, "<START>": 1, "<END>": 7}, 4, 5, 6, seed=0)
+    with pytest.raises(ValueError, match=r"indices \[7\] but the model scores only 3 words"):
+        gap.sample(features)

@@ -275,8 +275,7 @@ def test_overfit_fifty_digit_strip_captions():
 @pytest.mark.parametrize(
     "word_to_idx, kwargs, match",
     [
-        ({"<NULL>": 0, "<START>": 1, "a": 2}, {}, "<END>"),
-        ({"<NULL>": 0, "<START>": 1, "<END>": 5}, {}, "distinct indices"),
+        ({"<NULL>": 0, "<START>": 1, "a": 1}, {}, "distinct indices"),
         (WORD_TO_IDX, {"wordvec_dim": 6, "num_heads": 4}, "multiple of num_heads"),
         (WORD_TO_IDX, {"wordvec_dim": 3, "num_heads": 3}, "even"),
         (WORD_TO_IDX, {"num_layers": 0}, "num_layers"),
@@ -314,3 +313,18 @@ def test_loss_and_sample_input_errors():
         model.sample(features, max_length=4, beam_size=0)
     with pytest.raises(ValueError, match="empty batch"):
         model.sample(features[:0], max_length=4)
+
+
+def test_loss_needs_only_null_and_sample_names_the_missing_tokens():
+    course = {"<NULL>": 0, "cat": 2, "dog": 3}
+    model = CaptioningTransformer(course, input_dim=5, wordvec_dim=8, num_heads=2, seed=0)
+    features = np.random.default_rng(0).standard_normal((2, 5))
+    loss, grads = model.loss(features, np.array([[1, 2, 0], [2, 1, 1]]))
+    assert np.isfinite(loss) and set(grads) == set(model.params)
+    with pytest.raises(ValueError, match=r"lacks the special token\(s\) \['<START>', '<END>'\]"):
+        model.sample(features)
+    no_end = CaptioningTransformer(
+        {"<NULL>": 0, "<START>": 1, "a": 2}, input_dim=5, wordvec_dim=8, num_heads=2
+    )
+    with pytest.raises(ValueError, match=r"\['<END>'\]; sample starts from <START>"):
+        no_end.sample(features, max_length=3)

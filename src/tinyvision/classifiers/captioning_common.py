@@ -1,7 +1,8 @@
 """What CaptioningRNN and CaptioningTransformer share: input checks, special tokens, decoding.
 
 Both models read an (N, D) image feature array and (N, T) integer captions, use a vocabulary
-with "<NULL>" padding, "<START>" and "<END>", and sample captions greedily or by beam search.
+with "<NULL>" padding (needed by the loss) and "<START>" and "<END>" (needed to sample), and
+sample captions greedily or by beam search.
 The decoders here own the search; a model supplies a step function that maps the words
 generated so far to log-probabilities of the next word, and keeps whatever state it needs
 (an RNN's hidden state, or nothing for a transformer that re-reads the whole prefix).
@@ -29,6 +30,7 @@ __all__ = [
     "check_positive_int",
     "greedy_decode",
     "next_word_log_probs",
+    "require_tokens",
     "special_tokens",
 ]
 
@@ -41,36 +43,69 @@ BeamStep = Callable[[np.ndarray, np.ndarray], np.ndarray]
 
 
 class SpecialTokens(NamedTuple):
-    """Word ids of the padding, start and end tokens."""
+    """Word ids of the padding, start and end tokens; None for a token the vocabulary lacks."""
 
-    null: int
-    start: int
-    end: int
+    null: int | None
+    start: int | None
+    end: int | None
 
 
-def special_tokens(word_to_idx: Mapping[str, int], hint: str = "") -> SpecialTokens:
-    """Check a captioning vocabulary and return the ids of its special tokens.
+def special_tokens(word_to_idx: Mapping[str, int]) -> SpecialTokens:
+    """Check a captioning vocabulary and return the ids of the special tokens it has.
 
-    word_to_idx: maps each of the V words to an index; must contain "<NULL>", "<START>" and
-        "<END>" and use every index in [0, V) exactly once
-    hint: appended to the missing-token message, e.g. where a valid vocabulary comes from
-    returns SpecialTokens(null, start, end) as Python ints
-    raises ValueError naming the missing tokens or the range of the indices
+    The course's own sanity checks build models on vocabularies such as
+    {"<NULL>": 0, "cat": 2, "dog": 3}, without <START> or <END> and with gaps in the indices,
+    so a model is built on any vocabulary of distinct non-negative indices; each method then
+    asks for the tokens it uses (require_tokens).
+    word_to_idx: maps each of the V words to a distinct integer index >= 0
+    returns SpecialTokens(null, start, end), Python ints or None where a token is absent
+    raises ValueError naming the repeated or negative indices
     """
-    missing = [token for token in SPECIAL_TOKENS if token not in word_to_idx]
+    indices = [int(i) for i in word_to_idx.values()]
+    if len(set(indices)) != len(indices) or min(indices, default=0) < 0:
+        repeated = sorted({i for i in indices if indices.count(i) > 1})
+        raise ValueError(
+            f"word_to_idx must map its {len(indices)} words to distinct indices >= 0; got "
+            f"repeated indices {repeated} and smallest index {min(indices)}; give every word "
+            "its own index 0, 1, 2, ..."
+        )
+    ids = (word_to_idx.get(token) for token in SPECIAL_TOKENS)
+    return SpecialTokens(*(None if i is None else int(i) for i in ids))
+
+
+# What each method of a captioning model uses the special tokens for.
+_TOKEN_USES = {
+    "loss": (("<NULL>",), "loss masks the <NULL> padding out of its targets"),
+    "sample": (SPECIAL_TOKENS, "sample starts from <START>, stops at <END> and pads with <NULL>"),
+}
+
+
+def require_tokens(tokens: SpecialTokens, method: str, vocab_size: int) -> SpecialTokens:
+    """Check that the vocabulary has the special tokens a method uses, inside the scores.
+
+    tokens: from special_tokens
+    method: "loss" (uses <NULL>) or "sample" (uses <NULL>, <START> and <END>)
+    vocab_size: V, the number of words the model scores (ids 0..V-1)
+    returns tokens unchanged
+    raises ValueError naming every missing token, or a token whose index is >= V
+    """
+    needed, use = _TOKEN_USES[method]
+    ids = dict(zip(SPECIAL_TOKENS, tokens, strict=True))
+    missing = [token for token in needed if ids[token] is None]
     if missing:
         raise ValueError(
-            f"word_to_idx lacks the special token(s) {missing}; a captioning vocabulary "
-            f"needs {list(SPECIAL_TOKENS)}{hint}"
+            f"word_to_idx lacks the special token(s) {missing}; {use}, so add "
+            f"{' and '.join(missing)} to the vocabulary (as the course's coco2014_vocab.json "
+            "has them)"
         )
-    vocab_size = len(word_to_idx)
-    indices = sorted(int(i) for i in word_to_idx.values())
-    if indices != list(range(vocab_size)):
+    outside = [token for token in needed if ids[token] >= vocab_size]
+    if outside:
         raise ValueError(
-            f"word_to_idx must map its {vocab_size} words to the distinct indices "
-            f"0..{vocab_size - 1}; got indices from {indices[0]} to {indices[-1]}"
+            f"the special token(s) {outside} have indices {[ids[t] for t in outside]} but the "
+            f"model scores only {vocab_size} words (indices 0..{vocab_size - 1}); {use}, so "
+            "number the vocabulary 0..V-1"
         )
-    return SpecialTokens(*(int(word_to_idx[token]) for token in SPECIAL_TOKENS))
+    return tokens
 
 
 def check_features(features: np.ndarray, input_dim: int, dtype: Any) -> np.ndarray:

@@ -28,7 +28,7 @@ __all__ = ["KNearestNeighbor"]
 Metric = Literal["l2", "l1"]
 
 # Default working-set budget for one chunk of distances (and for the L1 broadcast blocks).
-_DEFAULT_CHUNK_BYTES = 128 * 2**20
+DEFAULT_CHUNK_BYTES = 128 * 2**20
 
 
 class KNearestNeighbor(Model):
@@ -49,7 +49,7 @@ class KNearestNeighbor(Model):
         self,
         metric: Metric = "l2",
         dtype: DTypeLike | None = None,
-        chunk_bytes: int = _DEFAULT_CHUNK_BYTES,
+        chunk_bytes: int = DEFAULT_CHUNK_BYTES,
         k: int = 1,
     ) -> None:
         if metric not in ("l2", "l1"):

@@ -22,6 +22,7 @@ from tinyvision.classifiers.captioning_common import (
     check_positive_int,
     greedy_decode,
     next_word_log_probs,
+    require_tokens,
     special_tokens,
 )
 from tinyvision.init import make_rng
@@ -67,8 +68,9 @@ class CaptioningRNN(Model):
     ) -> None:
         """Build the model and initialise its weights as the course does.
 
-        word_to_idx: maps each of the V words to a distinct index in [0, V); must contain
-            "<NULL>", "<START>" and "<END>"
+        word_to_idx: maps each of the V words to a distinct index >= 0; loss needs "<NULL>"
+            and sample "<NULL>", "<START>" and "<END>", all with indices < V (the course's
+            sanity checks build models on {"<NULL>": 0, "cat": 2, "dog": 3} and call loss)
         input_dim: D, the size of an image feature vector
         wordvec_dim: W, the size of a word vector
         hidden_dim: H, the size of the hidden state
@@ -78,7 +80,7 @@ class CaptioningRNN(Model):
         """
         if cell_type not in _CELL_TYPES:
             raise ValueError(f"cell_type must be 'rnn' or 'lstm', got {cell_type!r}")
-        tokens = special_tokens(word_to_idx, " (as in the course's coco2014_vocab.json)")
+        tokens = special_tokens(word_to_idx)
         vocab_size = len(word_to_idx)
         for name, value in (
             ("input_dim", input_dim),
@@ -130,12 +132,13 @@ class CaptioningRNN(Model):
         captions: (N, T) integer word ids, each row starting with <START>
         returns loss (float) and grads, a dict with the gradient of every entry of self.params
         """
+        null = require_tokens(self._tokens, "loss", len(self.word_to_idx)).null
         features = check_features(features, self.params["W_proj"].shape[0], self.dtype)
         captions = check_captions(captions, self.params["W_embed"].shape[0])
         check_same_length(features, captions, "features", "captions")
         p = self.params
         captions_in, captions_out = captions[:, :-1], captions[:, 1:]
-        mask = captions_out != self._null
+        mask = captions_out != null
 
         h0, proj_cache = affine_forward(features, p["W_proj"], p["b_proj"])
         x, embed_cache = word_embedding_forward(captions_in, p["W_embed"])
@@ -193,14 +196,15 @@ class CaptioningRNN(Model):
         beam_size: number of beams; 1 means greedy
         returns captions, an (N, max_length) int64 array of word ids
         """
+        tokens = require_tokens(self._tokens, "sample", len(self.word_to_idx))
         features = check_features(features, self.params["W_proj"].shape[0], self.dtype)
         check_positive_int(max_length, "max_length")
         check_positive_int(beam_size, "beam_size")
         h0, _ = affine_forward(features, self.params["W_proj"], self.params["b_proj"])
         if beam_size == 1:
-            return greedy_decode(self._greedy_step(h0), len(h0), int(max_length), self._tokens)
+            return greedy_decode(self._greedy_step(h0), len(h0), int(max_length), tokens)
         return beam_search_captions(
-            lambda n: self._beam_step(h0[n]), len(h0), int(max_length), int(beam_size), self._tokens
+            lambda n: self._beam_step(h0[n]), len(h0), int(max_length), int(beam_size), tokens
         )
 
     def _greedy_step(self, h0: np.ndarray) -> GreedyStep:

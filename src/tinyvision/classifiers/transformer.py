@@ -28,6 +28,7 @@ from tinyvision.classifiers.captioning_common import (
     check_positive_int,
     greedy_decode,
     next_word_log_probs,
+    require_tokens,
     special_tokens,
 )
 from tinyvision.init import make_rng
@@ -83,8 +84,9 @@ class CaptioningTransformer(Model):
     ) -> None:
         """Build the model.
 
-        word_to_idx: maps each of the V words to a distinct index in [0, V); must contain
-            "<NULL>", "<START>" and "<END>"
+        word_to_idx: maps each of the V words to a distinct index >= 0; loss needs "<NULL>"
+            and sample "<NULL>", "<START>" and "<END>", all with indices < V (the course's
+            sanity checks build models on {"<NULL>": 0, "cat": 2, "dog": 3} and call loss)
         input_dim: D, the size of an image feature vector
         wordvec_dim: W, the model width (a multiple of num_heads, and even)
         num_heads: attention heads per layer
@@ -211,6 +213,7 @@ class CaptioningTransformer(Model):
         captions: (N, T) integer word ids, each row starting with <START>, T - 1 <= max_length
         returns loss (float) and grads, a dict with the gradient of every entry of self.params
         """
+        null = require_tokens(self._tokens, "loss", self.vocab_size).null
         features = check_features(features, self.params["W_proj"].shape[0], self.dtype)
         captions = check_captions(
             captions,
@@ -223,7 +226,7 @@ class CaptioningTransformer(Model):
         captions_in, captions_out = captions[:, :-1], captions[:, 1:]
         memory, proj_cache = self._memory(features)
         scores, (embed_cache, vocab_cache) = self._decode(memory, captions_in)
-        loss, dscores = temporal_softmax_loss(scores, captions_out, captions_out != self._null)
+        loss, dscores = temporal_softmax_loss(scores, captions_out, captions_out != null)
 
         grads: dict[str, np.ndarray] = {}
         dx, grads["W_vocab"], grads["b_vocab"] = temporal_affine_backward(dscores, vocab_cache)
@@ -268,6 +271,7 @@ class CaptioningTransformer(Model):
         beam_size: number of beams; 1 means greedy
         returns captions, an (N, T) int64 array of word ids
         """
+        tokens = require_tokens(self._tokens, "sample", self.vocab_size)
         features = check_features(features, self.params["W_proj"].shape[0], self.dtype)
         if int(max_length) != max_length or not 1 <= max_length <= self.max_length:
             raise ValueError(
@@ -278,15 +282,13 @@ class CaptioningTransformer(Model):
         self._prepare(training=False)
         memory, _ = self._memory(features)
         if beam_size == 1:
-            return greedy_decode(
-                self._greedy_step(memory), len(memory), int(max_length), self._tokens
-            )
+            return greedy_decode(self._greedy_step(memory), len(memory), int(max_length), tokens)
         return beam_search_captions(
             lambda n: self._beam_step(memory[n : n + 1]),
             len(memory),
             int(max_length),
             int(beam_size),
-            self._tokens,
+            tokens,
         )
 
     def _greedy_step(self, memory: np.ndarray) -> GreedyStep:
