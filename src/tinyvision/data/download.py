@@ -192,16 +192,18 @@ def _check_member(member: tarfile.TarInfo, target: Path) -> PurePosixPath:
 def _check_zip_member(info: zipfile.ZipInfo, target: Path) -> PurePosixPath:
     """Return the zip member's relative path, or raise DataError if extracting it is unsafe.
 
-    Zip files written on Unix keep the file type in the high 16 bits of external_attr; a
-    symbolic link is refused like a tar link, and so is anything but a file or a folder.
+    Zip files written on Unix keep the file type in the high 16 bits of external_attr (others
+    leave it 0); a symbolic link is refused like a tar link, and so is anything but a file or
+    a folder.
     """
     mode = info.external_attr >> 16
-    if stat.S_ISLNK(mode):
+    kind = stat.S_IFMT(mode)
+    if kind == stat.S_IFLNK:
         raise DataError(
             f"refused archive member {info.filename!r}: it is a link; links could point "
             "outside the target folder"
         )
-    if mode and not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+    if kind not in (0, stat.S_IFREG, stat.S_IFDIR):
         raise DataError(
             f"refused archive member {info.filename!r}: only regular files and folders are "
             "allowed, not devices or pipes"

@@ -109,6 +109,7 @@ def download_dataset(
         _move_into(staging, data_dir)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    # The course deletes the archive once it is unpacked; the folder is the data set.
-    archive.unlink()
+        # The course deletes the archive once it is unpacked; a refused one goes too, so the
+        # folder does not look downloaded.
+        archive.unlink(missing_ok=True)
     return data_dir
