@@ -8,6 +8,8 @@ global generator unless a seed is given.
 
 from __future__ import annotations
 
+from typing import Any
+
 from tinyvision.data.loader import DataLoader as CoreDataLoader
 from tinyvision.init import make_rng
 
@@ -29,7 +31,7 @@ class DataLoader(CoreDataLoader):
 
     def __init__(
         self,
-        dataset,
+        dataset: Any,
         batch_size: int = 1,
         shuffle: bool = False,
         drop_last: bool = False,

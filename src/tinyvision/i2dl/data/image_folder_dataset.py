@@ -179,7 +179,10 @@ class ImageFolderDataset(Dataset):
         return kept, [int(labels[i]) for i in idx]
 
     def make_dataset(
-        self, directory: str | os.PathLike[str], class_to_idx: Mapping[str, int], mode=None
+        self,
+        directory: str | os.PathLike[str],
+        class_to_idx: Mapping[str, int],
+        mode: str | None = None,
     ) -> tuple[list[str], list[int]]:
         """List the image files of the classes in `class_to_idx`, by class then file name.
 
@@ -308,7 +311,10 @@ class MemoryImageFolderDataset(ImageFolderDataset):
         return list(saved["classes"]), dict(saved["class_to_idx"])
 
     def make_dataset(
-        self, directory: str | os.PathLike[str], class_to_idx: Mapping[str, int], mode=None
+        self,
+        directory: str | os.PathLike[str],
+        class_to_idx: Mapping[str, int],
+        mode: str | None = None,
     ) -> tuple[np.ndarray, list[int]]:
         """Return (images array, labels list), only the `mode` part when mode is given."""
         saved = self._memory_file(directory)
