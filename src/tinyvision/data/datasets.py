@@ -27,6 +27,7 @@ __all__ = [
     "ImageFolderDataset",
     "MemoryImageFolderDataset",
     "read_image",
+    "scan_image_folder",
 ]
 
 IMAGE_EXTENSIONS: frozenset[str] = frozenset(
@@ -134,8 +135,14 @@ def read_image(path: str | os.PathLike[str]) -> np.ndarray:
         raise DataError(f"cannot read the image {path}: {e}") from e
 
 
-def _scan_image_folder(root: Path) -> tuple[list[str], list[tuple[Path, int]]]:
-    """Return the sorted class names and (path, label) pairs of an image-folder tree."""
+def scan_image_folder(root: Path) -> tuple[list[str], list[tuple[Path, int]]]:
+    """Return the sorted class names and (path, label) pairs of an image-folder tree.
+
+    root: folder with one sub-folder per class (hidden folders are skipped).
+    returns (classes, samples): label i is classes[i]; samples sorted by class, then file name,
+    keeping only files with an extension in IMAGE_EXTENSIONS.
+    Raises FileNotFoundError (no such folder) or DataError (no classes, an empty class).
+    """
     if not root.is_dir():
         raise FileNotFoundError(
             f"image folder {root} does not exist; expected one sub-folder per class, "
@@ -180,7 +187,7 @@ class ImageFolderDataset(Dataset):
 
     def __init__(self, root: str | os.PathLike[str], transform: Transform | None = None) -> None:
         self.root = Path(root).expanduser()
-        self.classes, self.samples = _scan_image_folder(self.root)
+        self.classes, self.samples = scan_image_folder(self.root)
         self.class_to_idx = {name: i for i, name in enumerate(self.classes)}
         self.labels = np.array([label for _, label in self.samples], dtype=np.int64)
         self.transform = transform

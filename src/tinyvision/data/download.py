@@ -1,4 +1,4 @@
-"""Downloading and safely extracting data archives (CIFAR-10).
+"""Downloading and safely extracting data archives (CIFAR-10, the I2DL zip files).
 
 Downloads stream into a temporary file next to the destination, are checked against an MD5
 sum and only then renamed into place, so an interrupted or corrupt download never looks like a
@@ -19,9 +19,11 @@ import logging
 import os
 import re
 import shutil
+import stat
 import tarfile
 import urllib.error
 import urllib.request
+import zipfile
 import zlib
 from collections.abc import Iterator
 from pathlib import Path, PurePosixPath, PureWindowsPath
@@ -43,6 +45,7 @@ __all__ = [
     "fetch_url",
     "file_md5",
     "safe_extract_tar",
+    "safe_extract_zip",
 ]
 
 logger = logging.getLogger(__name__)
@@ -183,6 +186,33 @@ def _check_member(member: tarfile.TarInfo, target: Path) -> PurePosixPath:
             f"refused archive member {name!r}: only regular files and folders are allowed, "
             "not devices or pipes"
         )
+    return _check_member_name(name, target)
+
+
+def _check_zip_member(info: zipfile.ZipInfo, target: Path) -> PurePosixPath:
+    """Return the zip member's relative path, or raise DataError if extracting it is unsafe.
+
+    Zip files written on Unix keep the file type in the high 16 bits of external_attr (others
+    leave it 0); a symbolic link is refused like a tar link, and so is anything but a file or
+    a folder.
+    """
+    mode = info.external_attr >> 16
+    kind = stat.S_IFMT(mode)
+    if kind == stat.S_IFLNK:
+        raise DataError(
+            f"refused archive member {info.filename!r}: it is a link; links could point "
+            "outside the target folder"
+        )
+    if kind not in (0, stat.S_IFREG, stat.S_IFDIR):
+        raise DataError(
+            f"refused archive member {info.filename!r}: only regular files and folders are "
+            "allowed, not devices or pipes"
+        )
+    return _check_member_name(info.filename.rstrip("/"), target)
+
+
+def _check_member_name(name: str, target: Path) -> PurePosixPath:
+    """Return `name` as a path relative to `target`, refusing absolute paths and escapes."""
     path = PurePosixPath(name)
     windows = PureWindowsPath(name)
     if path.is_absolute() or windows.is_absolute() or windows.drive:
@@ -213,17 +243,18 @@ def _claim(
         )
 
 
-def _check_layout(checked: list[tuple[tarfile.TarInfo, PurePosixPath]], target: Path) -> None:
+def _check_layout(checked: list[tuple[str, bool, PurePosixPath]], target: Path) -> None:
     """Refuse members that would need a path to be a file and a folder at once.
 
+    checked: (member name, is a folder, relative path) of every member.
     That is a file and a folder of the same name (in either order), a file below another
     member's file, or a member that clashes with what `target` already holds.
     """
     kinds: dict[PurePosixPath, tuple[bool, str]] = {PurePosixPath("."): (True, ".")}
-    for member, rel in checked:
+    for name, is_dir, rel in checked:
         for parent in reversed(rel.parents):
-            _claim(kinds, parent, True, member.name)
-        _claim(kinds, rel, member.isdir(), member.name)
+            _claim(kinds, parent, True, name)
+        _claim(kinds, rel, is_dir, name)
     for rel, (is_dir, name) in kinds.items():
         out = target / rel
         if is_dir and (out.exists() or out.is_symlink()) and not out.is_dir():
@@ -259,7 +290,7 @@ def safe_extract_tar(archive: str | os.PathLike[str], target: str | os.PathLike[
         with tarfile.open(archive, "r:*") as tar:
             members = tar.getmembers()
             checked = [(m, _check_member(m, target)) for m in members]
-            _check_layout(checked, target)
+            _check_layout([(m.name, m.isdir(), rel) for m, rel in checked], target)
             for member, rel in checked:
                 out = target / rel
                 if member.isdir():
@@ -274,6 +305,43 @@ def safe_extract_tar(archive: str | os.PathLike[str], target: str | os.PathLike[
     except (tarfile.TarError, EOFError, zlib.error) as e:
         raise DataError(
             f"{archive} is not a readable tar archive ({type(e).__name__}: {e}); delete it and "
+            "download it again"
+        ) from e
+
+
+def safe_extract_zip(archive: str | os.PathLike[str], target: str | os.PathLike[str]) -> None:
+    """Extract a zip archive into `target` with the same checks as `safe_extract_tar`.
+
+    Every member is checked before anything is written, so a refused archive writes nothing.
+    Files extracted into a folder that already holds files of the same name replace them.
+
+    Args:
+        archive: path of the .zip file.
+        target: existing folder to extract into.
+
+    Raises:
+        DataError: a member is absolute, escapes `target`, is a link or a device, or would
+            make a path both a file and a folder (the message names it), or the archive is
+            corrupt, encrypted or uses a compression Python cannot read.
+    """
+    archive = Path(archive)
+    target = Path(target).resolve()
+    try:
+        with zipfile.ZipFile(archive) as zf:
+            checked = [(info, _check_zip_member(info, target)) for info in zf.infolist()]
+            _check_layout([(i.filename, i.is_dir(), rel) for i, rel in checked], target)
+            for info, rel in checked:
+                out = target / rel
+                if info.is_dir():
+                    out.mkdir(parents=True, exist_ok=True)
+                    continue
+                out.parent.mkdir(parents=True, exist_ok=True)
+                with zf.open(info) as source, open(out, "wb") as sink:
+                    shutil.copyfileobj(source, sink, _CHUNK)
+    except (zipfile.BadZipFile, EOFError, zlib.error, NotImplementedError, RuntimeError) as e:
+        # RuntimeError: an encrypted member; NotImplementedError: an unknown compression.
+        raise DataError(
+            f"{archive} is not a readable zip archive ({type(e).__name__}: {e}); delete it and "
             "download it again"
         ) from e
 

@@ -1,4 +1,4 @@
-"""A restricted unpickler for the official CIFAR-10 pickles.
+"""A restricted unpickler for the official CIFAR-10 pickles (and the I2DL in-memory CIFAR-10).
 
 The CIFAR-10 "python version" files are Python 2 pickles of a dict holding a NumPy array. A plain
 `pickle.load` would run any callable a tampered file names, so this unpickler resolves only the
@@ -20,8 +20,10 @@ from tinyvision.errors import DataError
 
 try:
     from numpy._core import multiarray as _multiarray
+    from numpy._core import numeric as _numeric
 except ImportError:  # NumPy 1.x only has the old module path
     from numpy.core import multiarray as _multiarray
+    from numpy.core import numeric as _numeric
 
 __all__ = ["ALLOWED_GLOBALS", "RestrictedUnpickler", "safe_load", "safe_loads"]
 
@@ -38,9 +40,15 @@ def _latin1_encode(text: str, encoding: str = "utf-8", errors: str = "strict") -
 # Official files name numpy.core.multiarray; NumPy 2 writes numpy._core.multiarray. Both map
 # straight to the function object so the deprecated numpy.core shim is never imported. The
 # latin1-only _codecs.encode lets files re-written by Python 3 at protocol 2 (bytes keys) load.
+# `scalar` (NumPy scalars such as np.int64 labels) and `_frombuffer` (arrays at pickle protocol
+# 5) only build values from a dtype and raw bytes; the I2DL in-memory CIFAR-10 file needs them.
 ALLOWED_GLOBALS: dict[tuple[str, str], Any] = {
     ("numpy.core.multiarray", "_reconstruct"): _multiarray._reconstruct,
     ("numpy._core.multiarray", "_reconstruct"): _multiarray._reconstruct,
+    ("numpy.core.multiarray", "scalar"): _multiarray.scalar,
+    ("numpy._core.multiarray", "scalar"): _multiarray.scalar,
+    ("numpy.core.numeric", "_frombuffer"): _numeric._frombuffer,
+    ("numpy._core.numeric", "_frombuffer"): _numeric._frombuffer,
     ("numpy", "ndarray"): np.ndarray,
     ("numpy", "dtype"): np.dtype,
     ("_codecs", "encode"): _latin1_encode,
