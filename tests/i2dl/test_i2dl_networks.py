@@ -51,7 +51,9 @@ def test_module_paths_mirror_the_exercise():
         ("compute_network_size", "compute_network_pass_size"),
     ]:
         mod = importlib.import_module(f"tinyvision.i2dl.networks.{module}")
-        assert getattr(mod, name) is getattr(importlib.import_module("tinyvision.i2dl.networks"), name)
+        assert getattr(mod, name) is getattr(
+            importlib.import_module("tinyvision.i2dl.networks"), name
+        )
 
 
 ACTIVATIONS = [
@@ -100,7 +102,11 @@ def _regression_pair(rng):
 LOSSES = [
     (L1, F.l1_loss, _regression_pair),
     (MSE, F.mse_loss, _regression_pair),
-    (BCE, F.binary_cross_entropy, lambda r: (r.uniform(0.05, 0.95, (6, 1)), r.uniform(0, 1, (6, 1)))),
+    (
+        BCE,
+        F.binary_cross_entropy,
+        lambda r: (r.uniform(0.05, 0.95, (6, 1)), r.uniform(0, 1, (6, 1))),
+    ),
 ]
 
 
@@ -341,7 +347,9 @@ def _torch_optimizer(name, tensor, lr):
     return torch.optim.Adam([tensor], lr=lr, eps=1e-4)
 
 
-@pytest.mark.parametrize(("opt_class", "name"), [(SGD, "sgd"), (SGDMomentum, "momentum"), (Adam, "adam")])
+@pytest.mark.parametrize(
+    ("opt_class", "name"), [(SGD, "sgd"), (SGDMomentum, "momentum"), (Adam, "adam")]
+)
 def test_optimizers_step_like_torch(opt_class, name):
     rng = np.random.default_rng(11)
     w0 = rng.standard_normal((3, 2))
@@ -407,4 +415,3 @@ def test_compute_network_pass_size_counts_caches_and_gradients(capsys):
 )
 def test_get_human_readable(size, text):
     assert GetHumanReadable(size) == text
-
