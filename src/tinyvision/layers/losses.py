@@ -34,7 +34,7 @@ __all__ = [
     "l1_loss",
     "log_softmax",
     "mse_loss",
-    "reduce_loss",
+    "apply_reduction",
     "softmax_loss",
     "svm_loss",
 ]
@@ -47,7 +47,7 @@ REDUCTIONS = ("mean", "sum", "none")
 _BCE_LOG_FLOOR = -100.0
 
 
-def reduce_loss(
+def apply_reduction(
     losses: np.ndarray, dlosses: np.ndarray, reduction: str
 ) -> tuple[np.floating | np.ndarray, np.ndarray]:
     """Apply a reduction to per-element losses and their per-element derivatives.
@@ -137,7 +137,7 @@ def _softmax_loss(
     # The derivative of each example's loss -log p[y] is its softmax minus the one-hot label.
     dlosses = np.exp(log_probs)
     dlosses[rows, y] -= 1
-    return reduce_loss(-log_probs[rows, y], dlosses, reduction)
+    return apply_reduction(-log_probs[rows, y], dlosses, reduction)
 
 
 def l1_loss(
@@ -148,11 +148,11 @@ def l1_loss(
     The subgradient at x == y is taken as 0, as torch does.
     x: predictions, any shape
     y: targets, x's shape
-    reduction: "mean", "sum" or "none" (see reduce_loss)
+    reduction: "mean", "sum" or "none" (see apply_reduction)
     returns loss (scalar, or x's shape for "none"), dx (x's shape)
     """
     diff = x - np.asarray(y, dtype=x.dtype)
-    return reduce_loss(np.abs(diff), np.sign(diff), reduction)
+    return apply_reduction(np.abs(diff), np.sign(diff), reduction)
 
 
 def mse_loss(
@@ -162,11 +162,11 @@ def mse_loss(
 
     x: predictions, any shape
     y: targets, x's shape
-    reduction: "mean", "sum" or "none" (see reduce_loss)
+    reduction: "mean", "sum" or "none" (see apply_reduction)
     returns loss (scalar, or x's shape for "none"), dx (x's shape)
     """
     diff = x - np.asarray(y, dtype=x.dtype)
-    return reduce_loss(diff * diff, 2 * diff, reduction)
+    return apply_reduction(diff * diff, 2 * diff, reduction)
 
 
 def bce_loss(
@@ -180,7 +180,7 @@ def bce_loss(
     Prefer bce_with_logits_loss when the logits are at hand: it is stable for any input.
     p: predicted probabilities in [0, 1], any shape
     y: targets in [0, 1], p's shape
-    reduction: "mean", "sum" or "none" (see reduce_loss)
+    reduction: "mean", "sum" or "none" (see apply_reduction)
     returns loss (scalar, or p's shape for "none"), dp (p's shape)
     """
     y = np.asarray(y, dtype=p.dtype)
@@ -188,7 +188,7 @@ def bce_loss(
         log_p = np.maximum(np.log(p), _BCE_LOG_FLOOR)
         log_not_p = np.maximum(np.log1p(-p), _BCE_LOG_FLOOR)
     losses = -(y * log_p + (1 - y) * log_not_p)
-    return reduce_loss(losses, (p - y) / np.maximum(p * (1 - p), 1e-12), reduction)
+    return apply_reduction(losses, (p - y) / np.maximum(p * (1 - p), 1e-12), reduction)
 
 
 def bce_with_logits_loss(
@@ -200,9 +200,9 @@ def bce_with_logits_loss(
     positive number, so huge logits give a finite loss.
     x: logits, any shape
     y: targets in [0, 1] (hard 0/1 labels or soft probabilities), x's shape
-    reduction: "mean", "sum" or "none" (see reduce_loss)
+    reduction: "mean", "sum" or "none" (see apply_reduction)
     returns loss (scalar, or x's shape for "none"), dx = (sigmoid(x) - y) / x.size for "mean"
     """
     y = np.asarray(y, dtype=x.dtype)
     per_element = np.maximum(x, 0) - x * y + np.log1p(np.exp(-np.abs(x)))
-    return reduce_loss(per_element, sigmoid(x) - y, reduction)
+    return apply_reduction(per_element, sigmoid(x) - y, reduction)
