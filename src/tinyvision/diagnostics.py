@@ -112,13 +112,19 @@ def _pair(make_inputs: Callable[..., dict], forward: Callable, backward: Callabl
     return GradientCheck(make_inputs, forward, backward, (backward,))
 
 
-def _loss(loss: Callable, x_shape: tuple[int, ...], *constants: np.ndarray) -> GradientCheck:
+def _loss(
+    loss: Callable,
+    x_shape: tuple[int, ...],
+    *constants: np.ndarray,
+    make_x: Callable[[np.random.Generator], np.ndarray] | None = None,
+) -> GradientCheck:
     """A loss returns (loss, dx): the loss is the output and dx the cache; dx scales by dloss.
 
     constants: the loss's arguments after x (targets, mask)
+    make_x: draws x (default standard normal of x_shape)
     """
     return GradientCheck(
-        _inputs(x=_normal(*x_shape)),
+        _inputs(x=make_x or _normal(*x_shape)),
         lambda x: loss(x, *constants),
         lambda dloss, dx: dloss * dx,
         (loss,),
@@ -238,6 +244,12 @@ def gradient_checks() -> dict[str, GradientCheck]:
         "softmax_loss": _loss(L.softmax_loss, (5, 4), _LABELS),
         "l1_loss": _loss(L.l1_loss, (3, 4), np.linspace(-1.0, 1.0, 12).reshape(3, 4)),
         "mse_loss": _loss(L.mse_loss, (3, 4), np.linspace(-1.0, 1.0, 12).reshape(3, 4)),
+        "bce_loss": _loss(
+            L.bce_loss,
+            (3, 4),
+            np.linspace(0.0, 1.0, 12).reshape(3, 4),
+            make_x=lambda rng: rng.uniform(0.1, 0.9, (3, 4)),  # probabilities, away from 0 and 1
+        ),
         "bce_with_logits_loss": _loss(
             L.bce_with_logits_loss, (3, 4), np.linspace(0.0, 1.0, 12).reshape(3, 4)
         ),

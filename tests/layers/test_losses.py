@@ -15,6 +15,7 @@ from strategies import scores_and_labels
 
 from tinyvision.gradient_check import eval_numerical_gradient
 from tinyvision.layers import (
+    bce_loss,
     bce_with_logits_loss,
     l1_loss,
     log_softmax,
@@ -241,3 +242,66 @@ def test_log_softmax_properties(x, shift):
     assert np.array_equal(out[rows, x.argmax(axis=1)], out.max(axis=1))
     tolerance = 1e-14 * (1 + np.abs(x).max() + abs(shift))
     np.testing.assert_allclose(log_softmax(x + shift, axis=1), out, rtol=0, atol=tolerance)
+
+
+REDUCIBLE = {
+    "l1": (l1_loss, F.l1_loss, regression_data),
+    "mse": (mse_loss, F.mse_loss, regression_data),
+    "bce_with_logits": (bce_with_logits_loss, F.binary_cross_entropy_with_logits, bce_data),
+    "bce": (
+        bce_loss,
+        F.binary_cross_entropy,
+        lambda rng: (rng.uniform(0.02, 0.98, (4, 3)), rng.uniform(0, 1, (4, 3))),
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(REDUCIBLE))
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_reductions_match_torch(name, reduction):
+    ours, theirs, make_data = REDUCIBLE[name]
+    x, y = make_data(np.random.default_rng(21))
+    loss, dx = ours(x, y, reduction=reduction)
+    xt = torch.tensor(x, requires_grad=True)
+    expected = theirs(xt, torch.tensor(y), reduction=reduction)
+    expected.sum().backward()  # "none": each element's own derivative
+    assert_close(loss, expected.detach().numpy(), **TORCH, name="loss")
+    assert_close(dx, xt.grad.numpy(), **TORCH, name="dx")
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_softmax_loss_reductions_match_torch(reduction):
+    x, y = classification_data(np.random.default_rng(22))
+    loss, dx = softmax_loss(x, y, reduction=reduction)
+    xt = torch.tensor(x, requires_grad=True)
+    expected = F.cross_entropy(xt, torch.tensor(y), reduction=reduction)
+    expected.sum().backward()
+    assert_close(loss, expected.detach().numpy(), **TORCH, name="loss")
+    assert_close(dx, xt.grad.numpy(), **TORCH, name="dx")
+
+
+def test_bce_loss_gradient_matches_numerical():
+    rng = np.random.default_rng(23)
+    p, y = rng.uniform(0.05, 0.95, (3, 4)), rng.uniform(0, 1, (3, 4))
+    _, dp = bce_loss(p, y)
+    numerical = eval_numerical_gradient(lambda v: float(bce_loss(v, y)[0]), p, verbose=False)
+    assert_close(dp, numerical, **GRAD)
+
+
+def test_bce_loss_of_certain_probabilities_is_finite_like_torch():
+    p = np.array([0.0, 1.0, 0.0, 1.0])
+    y = np.array([0.0, 1.0, 1.0, 0.0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        loss, dp = bce_loss(p, y, reduction="none")
+    pt = torch.tensor(p, requires_grad=True)
+    expected = F.binary_cross_entropy(pt, torch.tensor(y), reduction="none")
+    expected.sum().backward()
+    assert_close(loss, expected.detach().numpy(), rtol=0, name="loss")  # 0, 0, 100, 100
+    # Both floor p (1 - p) at 1e-12; torch's constant is the float32 1e-12, 4e-9 off.
+    assert_close(dp, pt.grad.numpy(), rtol=1e-8, name="dp")
+
+
+def test_unknown_reduction_is_refused():
+    with pytest.raises(ValueError, match="reduction must be one of"):
+        mse_loss(np.zeros(3), np.zeros(3), reduction="average")

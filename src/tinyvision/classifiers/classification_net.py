@@ -14,6 +14,8 @@ with params named "0.W", "0.b", "2.W", ... after their position in the stack.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 from tinyvision.nn import LeakyReLU, Linear, Module, ReLU, Sequential, Sigmoid, Tanh
@@ -29,16 +31,39 @@ ACTIVATIONS: dict[str, type[Module]] = {
 }
 
 
-def _activation_class(activation: type[Module] | str) -> type[Module]:
-    """The Module class for activation, given as a class (e.g. ReLU) or a name ("relu")."""
+def _activation_factory(
+    activation: type[Module] | str | Callable[[], Module],
+) -> Callable[[], Module]:
+    """What makes one activation Module: a Module class (e.g. ReLU), a name ("relu"), or a
+    function of no arguments that returns a Module (e.g. functools.partial(LeakyReLU, 0.1))."""
     if isinstance(activation, str) and activation.lower() in ACTIVATIONS:
         return ACTIVATIONS[activation.lower()]
     if isinstance(activation, type) and issubclass(activation, Module):
         return activation
+    # A Module instance is callable too (its forward), but one instance cannot sit in every gap.
+    if callable(activation) and not isinstance(activation, (type, Module)):
+        return activation
     raise ValueError(
-        f"activation must be a Module class such as ReLU or Sigmoid, or one of "
-        f"{sorted(ACTIVATIONS)}, got {activation!r}"
+        f"activation must be a Module class such as ReLU or Sigmoid, one of "
+        f"{sorted(ACTIVATIONS)}, or a function returning a Module, got {activation!r}"
     )
+
+
+def _make_activation(factory: Callable[[], Module]) -> Module:
+    """A fresh activation Module from factory, or ValueError if factory does not make one."""
+    try:
+        module = factory()
+    except TypeError as error:
+        raise ValueError(
+            f"activation must be a Module class such as ReLU or Sigmoid, or a function of no "
+            f"arguments returning a Module; calling {factory!r}() failed: {error}"
+        ) from error
+    if not isinstance(module, Module):
+        raise ValueError(
+            f"activation must be a Module class such as ReLU or Sigmoid, or a function "
+            f"returning a Module; {factory!r}() returned {type(module).__name__}"
+        )
+    return module
 
 
 class ClassificationNet(Sequential):
@@ -46,7 +71,7 @@ class ClassificationNet(Sequential):
 
     def __init__(
         self,
-        activation: type[Module] | str = Sigmoid,
+        activation: type[Module] | str | Callable[[], Module] = Sigmoid,
         num_layer: int = 2,
         input_size: int = 3 * 32 * 32,
         hidden_size: int = 100,
@@ -60,8 +85,9 @@ class ClassificationNet(Sequential):
     ) -> None:
         """Build the layer stack.
 
-        activation: Module class (ReLU, LeakyReLU, Sigmoid, Tanh, ...) or its name; a fresh
-          instance goes between every two Linear layers, none after the last
+        activation: Module class (ReLU, LeakyReLU, Sigmoid, Tanh, ...), its name, or a function
+          of no arguments returning a Module; a fresh instance goes between every two Linear
+          layers, none after the last
         num_layer: number of Linear layers, >= 1 (1 gives a linear classifier)
         input_size: D, features per (flattened) example
         hidden_size: H, width of every hidden layer
@@ -73,14 +99,14 @@ class ClassificationNet(Sequential):
         seed: seed of the initialisation (layer i uses seed + i); None follows np.random.seed
         dtype: float dtype of the parameters
         """
-        act = _activation_class(activation)
+        act = _activation_factory(activation)
         check_positive_int(num_layer, "num_layer", hint="it counts the Linear layers")
         std = check_non_negative(std, "std", hint="it is the standard deviation of the weights")
         sizes = [input_size, *([hidden_size] * (num_layer - 1)), num_classes]
         modules: list[Module] = []
         for i in range(num_layer):
             if i > 0:
-                modules.append(act())
+                modules.append(_make_activation(act))
             modules.append(
                 Linear(
                     sizes[i],

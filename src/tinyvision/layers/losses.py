@@ -1,8 +1,13 @@
 """Loss layers: each returns (loss, dx), the mean loss and its gradient with respect to x.
 
 svm_loss and softmax_loss are the course's classification losses (mean over the N examples);
-l1_loss, mse_loss and bce_with_logits_loss average over every element, as torch's defaults do.
-The loss is a NumPy scalar of x's dtype and dx has x's shape and dtype.
+l1_loss, mse_loss, bce_loss (on probabilities) and bce_with_logits_loss average over every
+element, as torch's defaults do. The loss is a NumPy scalar of x's dtype and dx has x's shape
+and dtype.
+
+softmax_loss and the elementwise losses also take torch's `reduction`: "mean" (the default),
+"sum", or "none" (one loss per example or element, with dx the gradient of their sum, i.e.
+each loss's derivative with respect to its own input). I2DL's loss classes are built on it.
 
 log_softmax, the stable log-probabilities under a softmax, is here because the cross-entropy
 losses are built on it; the captioning losses and decoders use it too.
@@ -23,13 +28,44 @@ from tinyvision.validation import check_labels
 from .activations import sigmoid
 
 __all__ = [
+    "REDUCTIONS",
+    "bce_loss",
     "bce_with_logits_loss",
     "l1_loss",
     "log_softmax",
     "mse_loss",
+    "apply_reduction",
     "softmax_loss",
     "svm_loss",
 ]
+
+
+REDUCTIONS = ("mean", "sum", "none")
+
+# Inputs to log in bce_loss are clamped here, as torch clamps log(p) at -100: a probability of
+# exactly 0 or 1 then gives a large finite loss rather than inf and a NaN gradient.
+_BCE_LOG_FLOOR = -100.0
+
+
+def apply_reduction(
+    losses: np.ndarray, dlosses: np.ndarray, reduction: str
+) -> tuple[np.floating | np.ndarray, np.ndarray]:
+    """Apply a reduction to per-element losses and their per-element derivatives.
+
+    losses: the loss of every element (or example), any shape
+    dlosses: d losses[i] / d x[i], losses' shape
+    reduction: "mean" (average; dx divided by losses.size), "sum", or "none" (losses as they
+      are; dx is dlosses, the gradient of their sum)
+    returns loss (scalar, or losses for "none"), dx
+    raises ValueError for any other reduction
+    """
+    if reduction == "mean":
+        return losses.mean(), dlosses / losses.size
+    if reduction == "sum":
+        return losses.sum(), dlosses
+    if reduction == "none":
+        return losses, dlosses
+    raise ValueError(f"reduction must be one of {REDUCTIONS}, got {reduction!r}")
 
 
 def log_softmax(x: np.ndarray, axis: int = -1) -> np.ndarray:
@@ -77,62 +113,96 @@ def _svm_loss(x: np.ndarray, y: np.ndarray) -> tuple[np.floating, np.ndarray]:
     return loss, dx
 
 
-def softmax_loss(x: np.ndarray, y: np.ndarray) -> tuple[np.floating, np.ndarray]:
+def softmax_loss(
+    x: np.ndarray, y: np.ndarray, reduction: str = "mean"
+) -> tuple[np.floating | np.ndarray, np.ndarray]:
     """Softmax cross-entropy, mean over examples.
 
     Built on log_softmax, so any finite scores give a finite loss without overflow.
     x: (N, C) class scores
     y: (N,) integer labels, 0 <= y[i] < C
-    returns loss (scalar), dx (N, C)
+    reduction: "mean" (the course's), "sum", or "none" for the (N,) per-example losses
+    returns loss (scalar, or (N,) for "none"), dx (N, C)
     raises ValueError for labels that are not integers in [0, C), one per row of x
     """
-    return _softmax_loss(x, _check_scores_and_labels(x, y))
+    return _softmax_loss(x, _check_scores_and_labels(x, y), reduction)
 
 
-def _softmax_loss(x: np.ndarray, y: np.ndarray) -> tuple[np.floating, np.ndarray]:
+def _softmax_loss(
+    x: np.ndarray, y: np.ndarray, reduction: str = "mean"
+) -> tuple[np.floating | np.ndarray, np.ndarray]:
     """softmax_loss for labels already checked (int64 in [0, C), one per row of x)."""
-    n = x.shape[0]
-    rows = np.arange(n)
+    rows = np.arange(x.shape[0])
     log_probs = log_softmax(x, axis=1)
-    loss = -log_probs[rows, y].sum() / n
-    dx = np.exp(log_probs)
-    dx[rows, y] -= 1
-    dx /= n
-    return loss, dx
+    # The derivative of each example's loss -log p[y] is its softmax minus the one-hot label.
+    dlosses = np.exp(log_probs)
+    dlosses[rows, y] -= 1
+    return apply_reduction(-log_probs[rows, y], dlosses, reduction)
 
 
-def l1_loss(x: np.ndarray, y: np.ndarray) -> tuple[np.floating, np.ndarray]:
+def l1_loss(
+    x: np.ndarray, y: np.ndarray, reduction: str = "mean"
+) -> tuple[np.floating | np.ndarray, np.ndarray]:
     """Mean absolute error, mean(|x - y|) over all elements.
 
     The subgradient at x == y is taken as 0, as torch does.
     x: predictions, any shape
     y: targets, x's shape
-    returns loss (scalar), dx (x's shape)
+    reduction: "mean", "sum" or "none" (see apply_reduction)
+    returns loss (scalar, or x's shape for "none"), dx (x's shape)
     """
     diff = x - np.asarray(y, dtype=x.dtype)
-    return np.abs(diff).mean(), np.sign(diff) / diff.size
+    return apply_reduction(np.abs(diff), np.sign(diff), reduction)
 
 
-def mse_loss(x: np.ndarray, y: np.ndarray) -> tuple[np.floating, np.ndarray]:
+def mse_loss(
+    x: np.ndarray, y: np.ndarray, reduction: str = "mean"
+) -> tuple[np.floating | np.ndarray, np.ndarray]:
     """Mean squared error, mean((x - y)^2) over all elements.
 
     x: predictions, any shape
     y: targets, x's shape
-    returns loss (scalar), dx (x's shape)
+    reduction: "mean", "sum" or "none" (see apply_reduction)
+    returns loss (scalar, or x's shape for "none"), dx (x's shape)
     """
     diff = x - np.asarray(y, dtype=x.dtype)
-    return (diff * diff).mean(), diff * (2 / diff.size)
+    return apply_reduction(diff * diff, 2 * diff, reduction)
 
 
-def bce_with_logits_loss(x: np.ndarray, y: np.ndarray) -> tuple[np.floating, np.ndarray]:
+def bce_loss(
+    p: np.ndarray, y: np.ndarray, reduction: str = "mean"
+) -> tuple[np.floating | np.ndarray, np.ndarray]:
+    """Binary cross-entropy on probabilities, -(y log p + (1 - y) log(1 - p)), as torch's
+    binary_cross_entropy.
+
+    Each log is clamped below at -100, as torch does, so p = 0 or 1 gives a finite loss; the
+    gradient (p - y) / (p (1 - p)) has its denominator kept >= 1e-12 for the same reason.
+    Prefer bce_with_logits_loss when the logits are at hand: it is stable for any input.
+    p: predicted probabilities in [0, 1], any shape
+    y: targets in [0, 1], p's shape
+    reduction: "mean", "sum" or "none" (see apply_reduction)
+    returns loss (scalar, or p's shape for "none"), dp (p's shape)
+    """
+    y = np.asarray(y, dtype=p.dtype)
+    with np.errstate(divide="ignore"):  # log(0) = -inf is clamped on the next line
+        log_p = np.maximum(np.log(p), _BCE_LOG_FLOOR)
+        log_not_p = np.maximum(np.log1p(-p), _BCE_LOG_FLOOR)
+    losses = -(y * log_p + (1 - y) * log_not_p)
+    return apply_reduction(losses, (p - y) / np.maximum(p * (1 - p), 1e-12), reduction)
+
+
+def bce_with_logits_loss(
+    x: np.ndarray, y: np.ndarray, reduction: str = "mean"
+) -> tuple[np.floating | np.ndarray, np.ndarray]:
     """Binary cross-entropy on logits, mean over all elements.
 
     Uses the stable form max(x, 0) - x y + log(1 + exp(-|x|)), which never exponentiates a
     positive number, so huge logits give a finite loss.
     x: logits, any shape
     y: targets in [0, 1] (hard 0/1 labels or soft probabilities), x's shape
-    returns loss (scalar), dx = (sigmoid(x) - y) / x.size (x's shape)
+    reduction: "mean", "sum" or "none" (see apply_reduction)
+    returns loss (scalar, or x's shape for "none"), dx = (sigmoid(x) - y) / x.size for "mean"
     """
     y = np.asarray(y, dtype=x.dtype)
     per_element = np.maximum(x, 0) - x * y + np.log1p(np.exp(-np.abs(x)))
-    return per_element.mean(), (sigmoid(x) - y) / x.size
+    return apply_reduction(per_element, sigmoid(x) - y, reduction)

@@ -12,7 +12,13 @@ from .conv import Conv2d
 from .dropout import Dropout
 from .flatten import Flatten
 from .linear import Linear
-from .memory import LayerMemory, MemoryReport, format_memory_report, memory_report
+from .memory import (
+    LayerMemory,
+    MemoryReport,
+    format_memory_report,
+    measure_memory,
+    memory_report,
+)
 from .module import Module, ParameterView
 from .normalization import BatchNorm1d, LayerNorm
 from .pooling import AvgPool2d, GlobalAvgPool2d, MaxPool2d
@@ -43,5 +49,6 @@ __all__ = [
     "Sigmoid",
     "Tanh",
     "format_memory_report",
+    "measure_memory",
     "memory_report",
 ]

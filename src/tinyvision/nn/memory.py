@@ -24,7 +24,13 @@ import numpy as np
 
 from .module import Module
 
-__all__ = ["LayerMemory", "MemoryReport", "format_memory_report", "memory_report"]
+__all__ = [
+    "LayerMemory",
+    "MemoryReport",
+    "format_memory_report",
+    "measure_memory",
+    "memory_report",
+]
 
 
 @dataclass(frozen=True)
@@ -91,6 +97,17 @@ def memory_report(model: Module, X: np.ndarray, y: np.ndarray) -> MemoryReport:
             f"got {type(model).__name__}"
         )
     model.loss(X, y)
+    return measure_memory(model)
+
+
+def measure_memory(model: Module) -> MemoryReport:
+    """What each leaf module holds now, e.g. after a forward and backward pass of your own.
+
+    model: any Module
+    returns a MemoryReport with one row per leaf module, in forward order
+    """
+    if not isinstance(model, Module):
+        raise ValueError(f"measure_memory needs a Module, got {type(model).__name__}")
     rows = []
     all_cached: dict[int, int] = {}
     for name, module in model.named_modules():
