@@ -110,3 +110,40 @@ def test_conv_bn_relu_matches_torch_in_training_mode():
         np.testing.assert_allclose(grad, tensor.grad.numpy(), rtol=1e-9, atol=1e-10, err_msg=name)
     # In torch the bias gradient cancels only up to rounding as well.
     assert np.max(np.abs(db - bt.grad.numpy())) < 1e-10
+
+
+def torch_conv_relu_pool(x, w, b, dout, pool):
+    """conv (stride 1, pad 1) - relu [- 2x2 max pool] with torch autograd: out, dx, dw, db."""
+    xt, wt, bt = (torch.tensor(a, requires_grad=True) for a in (x, w, b))
+    out_t = F.relu(F.conv2d(xt, wt, bt, stride=1, padding=1))
+    if pool:
+        out_t = F.max_pool2d(out_t, kernel_size=2, stride=2)
+    out_t.backward(torch.tensor(dout))
+    return out_t.detach().numpy(), xt.grad.numpy(), wt.grad.numpy(), bt.grad.numpy()
+
+
+def test_conv_relu_and_conv_relu_pool_match_torch():
+    rng = np.random.default_rng(4)
+    x, w, b = make_inputs(rng, x_shape=(2, 3, 6, 6), n_filters=4)
+    sandwiches = {
+        "conv_relu": (
+            lambda: conv_relu_forward(x, w, b, CONV_PARAM),
+            conv_relu_backward,
+            False,
+        ),
+        "conv_relu_pool": (
+            lambda: conv_relu_pool_forward(x, w, b, CONV_PARAM, POOL_PARAM),
+            conv_relu_pool_backward,
+            True,
+        ),
+    }
+    for name, (forward, backward, pool) in sandwiches.items():
+        out, cache = forward()
+        dout = rng.standard_normal(out.shape)
+        expected = torch_conv_relu_pool(x, w, b, dout, pool)
+        for label, ours, theirs in zip(
+            ("out", "dx", "dw", "db"), (out, *backward(dout, cache)), expected, strict=True
+        ):
+            np.testing.assert_allclose(
+                ours, theirs, rtol=TORCH_TOL, atol=1e-12, err_msg=f"{name} {label}"
+            )

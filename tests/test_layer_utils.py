@@ -89,6 +89,29 @@ def test_affine_norm_relu_backward_matches_numerical(normalization):
         assert_grad_matches(grad, numeric, GRAD_TOL, normalization, is_bias=param is b)
 
 
+def torch_affine_norm_relu(xt, wt, bt, gt, betat, normalization):
+    """affine [- batch/layer norm] - relu in torch (eps 1e-5, training mode); out, running mean."""
+    a = xt.reshape(xt.shape[0], -1) @ wt + bt
+    running_mean = torch.zeros(wt.shape[1], dtype=wt.dtype)
+    if normalization == "batchnorm":
+        running_var = torch.zeros_like(running_mean)
+        a = F.batch_norm(a, running_mean, running_var, gt, betat, True, 0.1, 1e-5)
+    elif normalization == "layernorm":
+        a = F.layer_norm(a, (wt.shape[1],), gt, betat, eps=1e-5)
+    return F.relu(a), running_mean
+
+
+def test_affine_relu_matches_torch():
+    x, w, b, _, _, dout = make_inputs(np.random.default_rng(6))
+    out, cache = affine_relu_forward(x, w, b)
+    xt, wt, bt = (torch.tensor(a, requires_grad=True) for a in (x, w, b))
+    out_t, _ = torch_affine_norm_relu(xt, wt, bt, None, None, None)
+    out_t.backward(torch.tensor(dout))
+    assert rel_error(out, out_t.detach().numpy()) < TORCH_TOL
+    for ours, t in zip(affine_relu_backward(dout, cache), (xt, wt, bt), strict=True):
+        assert rel_error(ours, t.grad.numpy()) < TORCH_TOL
+
+
 @pytest.mark.parametrize("normalization", ["batchnorm", "layernorm"])
 def test_affine_norm_relu_matches_torch(normalization):
     x, w, b, gamma, beta, dout = make_inputs(np.random.default_rng(3))
@@ -96,16 +119,12 @@ def test_affine_norm_relu_matches_torch(normalization):
     out, cache = affine_norm_relu_forward(x, w, b, gamma, beta, norm_param, normalization)
     grads = affine_norm_relu_backward(dout, cache)
 
-    xt, wt, bt, gt, betat = (torch.tensor(a, requires_grad=True) for a in (x, w, b, gamma, beta))
-    a = xt.reshape(5, -1) @ wt + bt
-    if normalization == "batchnorm":
-        running_mean, running_var = torch.zeros(4).double(), torch.zeros(4).double()
-        a = F.batch_norm(a, running_mean, running_var, gt, betat, True, 0.1, 1e-5)
-        assert rel_error(norm_param["running_mean"], running_mean.numpy()) < TORCH_TOL
-    else:
-        a = F.layer_norm(a, (4,), gt, betat, eps=1e-5)
-    out_t = F.relu(a)
+    tensors = [torch.tensor(a, requires_grad=True) for a in (x, w, b, gamma, beta)]
+    xt, wt, bt, gt, betat = tensors
+    out_t, running_mean = torch_affine_norm_relu(*tensors, normalization)
     out_t.backward(torch.tensor(dout))
+    if normalization == "batchnorm":
+        assert rel_error(norm_param["running_mean"], running_mean.numpy()) < TORCH_TOL
     assert rel_error(out, out_t.detach().numpy()) < TORCH_TOL
     for ours, t in zip(grads, (xt, wt, bt, gt, betat), strict=True):
         assert_grad_matches(ours, t.grad.numpy(), TORCH_TOL, normalization, is_bias=t is bt)
@@ -212,3 +231,27 @@ def test_affine_bn_relu_backward_refuses_a_layernorm_cache():
     _, cache = affine_norm_relu_forward(x, w, b, gamma, beta, {}, "layernorm")
     with pytest.raises(ValueError, match="normalization 'layernorm'.*affine_norm_relu_backward"):
         affine_bn_relu_backward(dout, cache)
+
+
+@pytest.mark.parametrize("normalization", [None, "batchnorm", "layernorm"])
+def test_dropout_sandwich_matches_torch_on_the_same_mask(normalization):
+    """torch draws its own dropout masks, so the torch twin multiplies by the mask ours drew."""
+    x, w, b, gamma, beta, dout = make_inputs(np.random.default_rng(7), n=8, m=6)
+    dropout_param = {"mode": "train", "p": 0.6, "seed": 3}
+    out, cache = affine_norm_relu_dropout_forward(
+        x, w, b, gamma, beta, norm_param_for(normalization), normalization, dropout_param
+    )
+    grads = affine_norm_relu_dropout_backward(dout, cache)
+    scaled_mask = cache[1][1]  # 0 or 1 / 0.6
+    assert 0 < np.count_nonzero(scaled_mask) < scaled_mask.size
+
+    tensors = [torch.tensor(a, requires_grad=True) for a in (x, w, b, gamma, beta)]
+    block, _ = torch_affine_norm_relu(*tensors, normalization)
+    out_t = block * torch.from_numpy(scaled_mask)
+    out_t.backward(torch.tensor(dout))
+    assert rel_error(out, out_t.detach().numpy()) < TORCH_TOL
+    if normalization is None:
+        assert grads[3] is None and grads[4] is None
+        grads, tensors = grads[:3], tensors[:3]
+    for ours, t in zip(grads, tensors, strict=True):
+        assert_grad_matches(ours, t.grad.numpy(), TORCH_TOL, normalization, is_bias=t is tensors[2])

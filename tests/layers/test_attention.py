@@ -14,8 +14,12 @@ from threadpoolctl import threadpool_limits
 
 from tinyvision.gradient_check import eval_numerical_gradient_array
 from tinyvision.layers.attention import (
+    dropout_p_backward,
+    dropout_p_forward,
     feedforward_backward,
     feedforward_forward,
+    linear_backward,
+    linear_forward,
     multihead_attention_backward,
     multihead_attention_forward,
     positional_encoding,
@@ -72,6 +76,21 @@ def test_masked_softmax_zeroes_masked_entries_and_survives_fully_masked_rows():
     allowed = x[:, 0, [0, 2]]
     expected = np.exp(allowed) / np.exp(allowed).sum(axis=-1, keepdims=True)
     assert_close(out[:, 0, [0, 2]], expected, rtol=1e-12, atol=1e-14)
+
+
+@pytest.mark.parametrize("use_mask", [False, True])
+def test_softmax_matches_torch_softmax_of_minus_inf_filled_scores(use_mask):
+    rng = np.random.default_rng(12)
+    x = rng.standard_normal((2, 3, 5)) * 2
+    mask = np.tril(np.ones((3, 5), dtype=bool), k=1) if use_mask else None
+    dout = rng.standard_normal(x.shape)
+    out, cache = softmax_forward(x, mask)
+    xt = torch.tensor(x, requires_grad=True)
+    scores = xt if mask is None else xt.masked_fill(torch.from_numpy(~mask), -math.inf)
+    out_t = torch.softmax(scores, dim=-1)
+    out_t.backward(torch.from_numpy(dout))
+    assert_close(out, out_t.detach().numpy(), **TORCH, name="out")
+    assert_close(softmax_backward(dout, cache), xt.grad.numpy(), **TORCH, name="dx")
 
 
 @pytest.mark.parametrize("use_mask", [False, True])
@@ -280,6 +299,71 @@ def test_feedforward_backward_matches_numerical_gradients(dropout_p):
     assert_close(dx, eval_numerical_gradient_array(f, x, dout), **GRAD, name="dx")
     for name, value in params.items():
         assert_close(grads[name], eval_numerical_gradient_array(f, value, dout), **GRAD, name=name)
+
+
+def test_linear_matches_torch_linear_with_the_weight_transposed():
+    rng = np.random.default_rng(13)
+    x, w, b = rng.standard_normal((2, 3, 4)), rng.standard_normal((4, 5)), rng.standard_normal(5)
+    dout = rng.standard_normal((2, 3, 5))
+    out, cache = linear_forward(x, w, b)
+    xt, wt, bt = (torch.tensor(a, requires_grad=True) for a in (x, w.T.copy(), b))
+    out_t = torch.nn.functional.linear(xt, wt, bt)
+    out_t.backward(torch.from_numpy(dout))
+    assert_close(out, out_t.detach().numpy(), **TORCH, name="out")
+    dx, dw, db = linear_backward(dout, cache)
+    assert_close(dx, xt.grad.numpy(), **TORCH, name="dx")
+    assert_close(dw, wt.grad.numpy().T, **TORCH, name="dw")
+    assert_close(db, bt.grad.numpy(), **TORCH, name="db")
+
+
+def test_dropout_p_matches_torch_dropout_on_the_mask_torch_drew():
+    """Both take the drop probability; neither takes the other's draws, so our backward runs on
+    torch's mask, and each side's forward scales its kept units by 1 / (1 - dropout_p)."""
+    rng = np.random.default_rng(14)
+    x = rng.uniform(0.5, 2.0, size=(3, 4, 10))
+    dout = rng.standard_normal(x.shape)
+    torch.manual_seed(15)
+    xt = torch.tensor(x, requires_grad=True)
+    out_t = torch.nn.functional.dropout(xt, p=0.3, training=True)
+    out_t.backward(torch.from_numpy(dout))
+    kept_t = out_t.detach().numpy() != 0
+    assert 0 < kept_t.mean() < 1
+    _, cache = dropout_p_forward(x, 0.3, "train", seed=0)
+    torch_cache = (cache[0], kept_t / 0.7)
+    assert_close(dropout_p_backward(dout, torch_cache), xt.grad.numpy(), **TORCH, name="dx")
+    out, _ = dropout_p_forward(x, 0.3, "train", seed=0)
+    kept = out != 0
+    assert_close(out[kept] / x[kept], 1 / 0.7, **TORCH, name="our scale")
+    assert_close(out_t.detach().numpy()[kept_t] / x[kept_t], 1 / 0.7, rtol=1e-6, name="torch's")
+    np.testing.assert_array_equal(dropout_p_forward(x, 0.3, "test")[0], x)
+
+
+@pytest.mark.parametrize("dropout_p", [0.0, 0.4])
+def test_feedforward_matches_torch_on_the_same_dropout_mask(dropout_p):
+    rng = np.random.default_rng(16)
+    E, F = 4, 6
+    x = rng.standard_normal((2, 3, E))
+    params = {
+        "W1": rng.standard_normal((E, F)),
+        "b1": rng.standard_normal(F),
+        "W2": rng.standard_normal((F, E)),
+        "b2": rng.standard_normal(E),
+    }
+    dout = rng.standard_normal(x.shape)
+    out, cache = feedforward_forward(x, params, dropout_p, "train", seed=5)
+    dx, grads = feedforward_backward(dout, cache)
+
+    xt = torch.tensor(x, requires_grad=True)
+    p = {name: torch.tensor(value, requires_grad=True) for name, value in params.items()}
+    hidden = torch.relu(torch.nn.functional.linear(xt, p["W1"].T, p["b1"]))
+    if dropout_p:
+        hidden = hidden * torch.from_numpy(cache[2][1])  # the scaled mask ours drew
+    out_t = torch.nn.functional.linear(hidden, p["W2"].T, p["b2"])
+    out_t.backward(torch.from_numpy(dout))
+    assert_close(out, out_t.detach().numpy(), **TORCH, name="out")
+    assert_close(dx, xt.grad.numpy(), **TORCH, name="dx")
+    for name, tensor in p.items():
+        assert_close(grads[name], tensor.grad.numpy(), **TORCH, name=name)
 
 
 # ------------------------------------------------------------------ positional encoding

@@ -1,7 +1,10 @@
-"""Inverted dropout: keep fraction, expectation, test-mode identity, seeding, backward, dtypes."""
+"""Inverted dropout: keep fraction, expectation, test-mode identity, seeding, backward, dtypes,
+and the PyTorch twin (torch.nn.functional.dropout) on the mask torch drew."""
 
 import numpy as np
 import pytest
+import torch
+import torch.nn.functional as F
 from assertions import assert_close
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -125,3 +128,34 @@ def test_test_mode_is_the_identity_for_any_input(x, p, seed):
     np.testing.assert_array_equal(out, x)
     dout = np.random.default_rng(seed).standard_normal(x.shape).astype(x.dtype)
     np.testing.assert_array_equal(dropout_backward(dout, cache), dout)
+
+
+@pytest.mark.parametrize("p", [0.3, 0.8])
+def test_matches_torch_dropout_on_the_mask_torch_drew(p):
+    """torch's dropout takes the drop probability 1 - p; given the same mask the two agree.
+
+    Neither side accepts the other's random draws, so the twin runs our backward on the mask torch
+    drew (its kept units are where its output is non-zero, x having no zeros) and compares our
+    forward's scaling of its own kept units with torch's scaling of its.
+    """
+    rng = np.random.default_rng(8)
+    x = rng.uniform(0.5, 2.0, size=(40, 30)) * rng.choice([-1.0, 1.0], size=(40, 30))
+    dout = rng.standard_normal(x.shape)
+    torch.manual_seed(9)
+    xt = torch.tensor(x, requires_grad=True)
+    out_t = F.dropout(xt, p=1 - p, training=True)
+    out_t.backward(torch.from_numpy(dout))
+    kept_t = out_t.detach().numpy() != 0
+    assert 0 < kept_t.mean() < 1
+
+    dropout_param = {"mode": "train", "p": p}
+    scaled_mask = kept_t / p
+    dx = dropout_backward(dout, (dropout_param, scaled_mask))
+    assert_close(dx, xt.grad.numpy(), rtol=1e-15, name="dx on torch's mask")
+
+    out, _ = dropout_forward(x, {**dropout_param, "seed": 0})
+    kept = out != 0
+    assert_close(out[kept] / x[kept], 1 / p, rtol=1e-15, name="our scale of kept units")
+    assert_close(out_t.detach().numpy()[kept_t] / x[kept_t], 1 / p, rtol=1e-6, name="torch's scale")
+    out_eval = F.dropout(torch.from_numpy(x), p=1 - p, training=False).numpy()
+    np.testing.assert_array_equal(dropout_forward(x, {"mode": "test", "p": p})[0], out_eval)

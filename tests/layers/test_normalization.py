@@ -150,11 +150,12 @@ def test_batchnorm_backward_and_alt_agree_on_random_shapes(case):
         assert_close(staged, closed, rtol=0, atol=atol, name=name)
 
 
-def test_batchnorm_matches_torch():
+@pytest.mark.parametrize("backward", [batchnorm_backward, batchnorm_backward_alt])
+def test_batchnorm_matches_torch(backward):
     x, gamma, beta, dout = fc_data(np.random.default_rng(6))
     bn_param = {"mode": "train", "momentum": 0.9, "eps": 1e-3}
     out, cache = batchnorm_forward(x, gamma, beta, bn_param)
-    dx, dgamma, dbeta = batchnorm_backward(dout, cache)
+    dx, dgamma, dbeta = backward(dout, cache)
 
     xt, gt, bt = (torch.tensor(a, requires_grad=True) for a in (x, gamma, beta))
     running_mean, running_var = torch.zeros(4, dtype=torch.float64), torch.zeros(4).double()
@@ -170,6 +171,26 @@ def test_batchnorm_matches_torch():
     n = x.shape[0]
     unbiased = bn_param["running_var"] * n / (n - 1)
     assert_close(unbiased, running_var.numpy(), **TORCH, name="running_var")
+
+
+def test_batchnorm_test_mode_matches_torch_eval_with_the_same_running_statistics():
+    x, gamma, beta, dout = fc_data(np.random.default_rng(9))
+    running_mean, running_var = np.linspace(-1.0, 2.0, 4), np.linspace(0.5, 3.0, 4)
+    bn_param = {"mode": "test", "eps": 1e-3, "running_mean": running_mean.copy()}
+    bn_param["running_var"] = running_var.copy()
+    out, cache = batchnorm_forward(x, gamma, beta, bn_param)
+    grads = batchnorm_backward(dout, cache)
+
+    tensors = [torch.tensor(a, requires_grad=True) for a in (x, gamma, beta)]
+    stats = [torch.from_numpy(running_mean.copy()), torch.from_numpy(running_var.copy())]
+    out_t = F.batch_norm(tensors[0], *stats, tensors[1], tensors[2], False, 0.1, 1e-3)
+    out_t.backward(torch.tensor(dout))
+    assert_close(out, out_t.detach().numpy(), **TORCH, name="out")
+    for name, ours, t in zip(GRAD_NAMES, grads, tensors, strict=True):
+        assert_close(ours, t.grad.numpy(), **TORCH, name=name)
+    # Neither side moves the running statistics in test mode.
+    np.testing.assert_array_equal(bn_param["running_mean"], running_mean)
+    np.testing.assert_array_equal(stats[1].numpy(), running_var)
 
 
 @pytest.mark.parametrize("params", [{}, {"mode": "eval"}, {"mode": None}])
