@@ -17,11 +17,13 @@ are (F, C, HH, WW), so fan_in is D_in or C*HH*WW.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
 __all__ = [
     "INIT_METHODS",
+    "GlobalGenerator",
     "fan_in_and_fan_out",
     "gaussian",
     "glorot",
@@ -34,16 +36,49 @@ __all__ = [
 ]
 
 
-def make_rng(seed: int | None) -> np.random.Generator:
-    """The generator a model draws its initial weights from.
+class GlobalGenerator:
+    """NumPy's global generator (`np.random.*`) behind the Generator methods models draw with.
 
-    seed: an int gives a Generator seeded with it. None derives the seed from NumPy's global
-      generator, so `np.random.seed(231)` before building a model (as course notebooks do)
-      makes the weights reproducible.
-    returns np.random.Generator
+    Course code draws its initial weights and minibatches with `np.random.randn` and
+    `np.random.choice`; a model built with seed=None draws through this object, so after
+    `np.random.seed(231)` it holds exactly the numbers the course's notebooks print.
+    """
+
+    def standard_normal(self, size: Any = None) -> Any:
+        return np.random.standard_normal(size)  # noqa: NPY002 - the course's global stream
+
+    def normal(self, loc: Any = 0.0, scale: Any = 1.0, size: Any = None) -> Any:
+        return np.random.normal(loc, scale, size)  # noqa: NPY002
+
+    def uniform(self, low: Any = 0.0, high: Any = 1.0, size: Any = None) -> Any:
+        return np.random.uniform(low, high, size)  # noqa: NPY002
+
+    def random(self, size: Any = None) -> Any:
+        return np.random.random_sample(size)  # noqa: NPY002
+
+    def integers(self, low: int, high: int | None = None, size: Any = None) -> Any:
+        return np.random.randint(low, high, size)  # noqa: NPY002
+
+    def choice(self, a: Any, size: Any = None, replace: bool = True, p: Any = None) -> Any:
+        return np.random.choice(a, size, replace, p)  # noqa: NPY002
+
+    def permutation(self, x: Any) -> np.ndarray:
+        return np.random.permutation(x)  # noqa: NPY002
+
+    def shuffle(self, x: Any) -> None:
+        np.random.shuffle(x)  # noqa: NPY002
+
+
+def make_rng(seed: int | None) -> np.random.Generator | GlobalGenerator:
+    """The generator a model draws its initial weights (and its own random choices) from.
+
+    seed: an int gives a Generator seeded with it, the same on every machine. None draws from
+      NumPy's global generator itself, as the course's code does, so `np.random.seed(231)`
+      before building a model gives the very weights the course notebooks print.
+    returns np.random.Generator, or GlobalGenerator for seed=None
     """
     if seed is None:
-        seed = int(np.random.randint(2**31))  # noqa: NPY002 - honours the course's global seed
+        return GlobalGenerator()
     return np.random.default_rng(seed)
 
 

@@ -94,24 +94,17 @@ def test_fully_connected_net_initial_loss_and_gradients():
         assert len(model.params.keys()) == len(grads.keys())
 
 
-def test_fully_connected_net_printed_initial_losses_with_the_course_weight_draws():
-    # The notebook prints 2.3004790897684924 (reg 0) and 7.052114776533016 (reg 3.14). Its
-    # weights are weight_scale * np.random.randn(D_in, D_out) per layer, drawn in order from the
-    # global stream after the data, the second model's after the first's. Ours draw from a
-    # Generator seeded by that stream (reproducible, but other numbers), so the course's draws
-    # are loaded here: the loss and its 0.5 * reg * sum(W^2) then reproduce both prints.
+def test_fully_connected_net_printed_initial_losses():
+    # The notebook's cell, as written: the weights come from NumPy's global stream after the
+    # data, the second model's after the first's.
     np.random.seed(231)
     N, D, H1, H2, C = 2, 15, 20, 30, 10
     X = np.random.randn(N, D)
     y = np.random.randint(C, size=(N,))
     for reg, printed in [(0, 2.3004790897684924), (3.14, 7.052114776533016)]:
-        weights = [5e-2 * np.random.randn(a, b) for a, b in [(D, H1), (H1, H2), (H2, C)]]
         model = FullyConnectedNet(
-            [H1, H2], input_dim=D, num_classes=C, reg=reg, weight_scale=5e-2,
-            dtype=np.float64, seed=0,
-        )  # fmt: skip
-        for i, w in enumerate(weights, 1):
-            model.params[f"W{i}"] = w
+            [H1, H2], input_dim=D, num_classes=C, reg=reg, weight_scale=5e-2, dtype=np.float64
+        )
         loss, _ = model.loss(X, y)
         assert loss == pytest.approx(printed, rel=1e-12, abs=0)
 
@@ -187,7 +180,9 @@ def test_fully_connected_net_with_batchnorm_gradient_check():
                 # Biases before a batch norm get a zero gradient; compare absolutely.
                 assert np.abs(grad_num - grads[name]).max() < 1e-8, name
             else:
-                assert error < 1e-4, (reg, name, error)
+                # With two examples per batch, batch norm makes W1's numerical gradient touchy:
+                # the notebook itself prints "W1 relative error: 1.10e-04" for reg = 0.
+                assert error < 2e-4, (reg, name, error)
 
 
 # ------------------------------------------------------------- ConvolutionalNetworks.ipynb
@@ -272,5 +267,5 @@ def test_three_layer_convnet_gradient_check():
         param_grad_num = eval_numerical_gradient(f, model.params[param_name], verbose=False, h=1e-6)
         e = rel_error(param_grad_num, grads[param_name])
         # "Errors should be small, but correct implementations may have relative errors up
-        # to the order of e-2".
-        assert e < 1e-2, (param_name, e)
+        # to the order of e-2"; with the notebook's weights (drawn here) W2's is 1.82e-02.
+        assert e < 2e-2, (param_name, e)

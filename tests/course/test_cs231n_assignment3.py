@@ -171,9 +171,10 @@ def test_captioning_rnn_gradient_check_on_the_tiny_vocabulary(cell_type):
         param_grad_num = eval_numerical_gradient(f, model.params[param_name], verbose=False, h=1e-6)
         e = rel_error(param_grad_num, grads[param_name])
         # The notebook expects "errors around the order of e-6 or less". The course's tiny
-        # initial scales leave entries near 1e-6 in Wx and Wh, where h = 1e-6 differences carry
-        # ~1e-10 of rounding (the loss is O(1)); so every entry must also agree to 1e-9.
-        assert e < 1e-4, (param_name, e)
+        # initial scales (the weights drawn here are the notebook's) leave LSTM entries of Wx
+        # near 1e-7, where h = 1e-6 differences carry ~3e-10 of rounding (the loss is O(1)),
+        # so their relative error reaches 1e-3; every entry must agree to 1e-9 absolutely.
+        assert e < 5e-3, (param_name, e)
         assert np.abs(param_grad_num - grads[param_name]).max() < 1e-9, param_name
 
 
