@@ -27,7 +27,9 @@ TORCH_EXTRA_HINT = "install the torch extra: pip install -e '.[torch]'"
 def check_torch_transformer(config: CaptionConfig) -> None:
     """PyTorch installed, sizes the transformer accepts, and options its trainer has."""
     if importlib.util.find_spec("torch") is None:
-        raise ValueError(f"--model {config.model} needs PyTorch, which is not installed; {TORCH_EXTRA_HINT}")
+        raise ValueError(
+            f"--model {config.model} needs PyTorch, which is not installed; {TORCH_EXTRA_HINT}"
+        )
     check_transformer(config)
     if config.update_rule != "adam":
         raise ValueError(

@@ -47,7 +47,9 @@ def temporal_softmax_loss(
     returns the scalar loss, differentiable with respect to scores
     """
     N, T, V = scores.shape
-    per_word = F.cross_entropy(scores.reshape(N * T, V), targets.reshape(N * T).long(), reduction="none")
+    per_word = F.cross_entropy(
+        scores.reshape(N * T, V), targets.reshape(N * T).long(), reduction="none"
+    )
     return (per_word * mask.reshape(N * T).to(per_word.dtype)).sum() / N
 
 
@@ -64,7 +66,9 @@ class CaptioningSolverTransformer:
         on_epoch_end (None)
     """
 
-    def __init__(self, model: Any, data: Mapping[str, Any], idx_to_word: Any, **kwargs: Any) -> None:
+    def __init__(
+        self, model: Any, data: Mapping[str, Any], idx_to_word: Any, **kwargs: Any
+    ) -> None:
         self.model = model
         self.data = data
         self.idx_to_word = idx_to_word

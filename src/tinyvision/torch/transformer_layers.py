@@ -116,8 +116,8 @@ class MultiHeadAttention(nn.Module):
         N, S, E = query.shape
         if key.shape[-1] != E or value.shape != key.shape:
             raise ValueError(
-                f"key and value must both have shape (N, T, {E}) to match query {tuple(query.shape)}"
-                f"; got key {tuple(key.shape)} and value {tuple(value.shape)}"
+                f"key and value must both have shape (N, T, {E}) to match query "
+                f"{tuple(query.shape)}; got key {tuple(key.shape)} and value {tuple(value.shape)}"
             )
         q = self._split_heads(self.query(query))  # (N, H, S, D)
         k = self._split_heads(self.key(key))  # (N, H, T, D)
@@ -143,9 +143,9 @@ class MultiHeadAttention(nn.Module):
 class TransformerDecoderLayer(nn.Module):
     """One post-norm decoder layer, in the course's order:
 
-        x = norm1(tgt + dropout1(self_attn(tgt, tgt, tgt, tgt_mask)))
-        x = norm2(x + dropout2(multihead_attn(x, memory, memory)))
-        out = norm3(x + dropout3(linear2(dropout(relu(linear1(x))))))
+    x = norm1(tgt + dropout1(self_attn(tgt, tgt, tgt, tgt_mask)))
+    x = norm2(x + dropout2(multihead_attn(x, memory, memory)))
+    out = norm3(x + dropout3(linear2(dropout(relu(linear1(x))))))
     """
 
     def __init__(

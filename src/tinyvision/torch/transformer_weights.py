@@ -66,4 +66,6 @@ def load_numpy_state_dict(model: CaptioningTransformer, state: Mapping[str, np.n
     with torch.no_grad():
         for ours, (theirs, transposed) in names.items():
             value = np.asarray(state[ours])
-            params[theirs].copy_(torch.from_numpy(np.ascontiguousarray(value.T if transposed else value)))
+            params[theirs].copy_(
+                torch.from_numpy(np.ascontiguousarray(value.T if transposed else value))
+            )

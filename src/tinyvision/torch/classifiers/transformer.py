@@ -1,5 +1,6 @@
 """CaptioningTransformer in PyTorch: the course's model of CS231n assignment 3, under the
-course's module path (`cs231n.classifiers.transformer` -> `tinyvision.torch.classifiers.transformer`).
+course's module path (`cs231n.classifiers.transformer` becomes
+`tinyvision.torch.classifiers.transformer`).
 
 The image feature is projected to a single "memory" token; the caption's word embeddings plus
 positional encodings go through a stack of post-norm decoder layers and a linear map scores the
@@ -184,7 +185,9 @@ class CaptioningTransformer(nn.Module):
             with torch.no_grad():
 
                 def step(prefixes: np.ndarray, rows: np.ndarray) -> np.ndarray:
-                    scores = self(features[torch.from_numpy(rows)], torch.from_numpy(prefixes[rows]))
+                    scores = self(
+                        features[torch.from_numpy(rows)], torch.from_numpy(prefixes[rows])
+                    )
                     return next_word_log_probs(scores[:, -1, :].cpu().numpy(), tokens)
 
                 return greedy_decode(step, len(features), int(max_length), tokens)
