@@ -38,13 +38,20 @@ from tinyvision.layers.attention import (
 from tinyvision.layers.normalization import layernorm_backward, layernorm_forward
 from tinyvision.model import Model
 
-__all__ = ["MultiHeadAttention", "PositionalEncoding", "TransformerDecoderLayer"]
+__all__ = [
+    "ATTENTION_TORCH_NAMES",
+    "DECODER_TORCH_NAMES",
+    "MultiHeadAttention",
+    "PositionalEncoding",
+    "TransformerDecoderLayer",
+]
 
 # torch.nn.LayerNorm's default epsilon, so weights trained in PyTorch behave the same here.
 LAYERNORM_EPS = 1e-5
 
-# Our name inside MultiHeadAttention -> (course PyTorch name, stored transposed?)
-_ATTENTION_TORCH_NAMES = {
+# Our name inside MultiHeadAttention -> (course PyTorch name, stored transposed?); the PyTorch
+# track (tinyvision.torch) converts weights with these tables too.
+ATTENTION_TORCH_NAMES = {
     "Wq": ("query.weight", True),
     "bq": ("query.bias", False),
     "Wk": ("key.weight", True),
@@ -55,11 +62,11 @@ _ATTENTION_TORCH_NAMES = {
     "bp": ("proj.bias", False),
 }
 
-_DECODER_TORCH_NAMES = {
-    **{f"self_attn.{k}": (f"self_attn.{t}", tr) for k, (t, tr) in _ATTENTION_TORCH_NAMES.items()},
+DECODER_TORCH_NAMES = {
+    **{f"self_attn.{k}": (f"self_attn.{t}", tr) for k, (t, tr) in ATTENTION_TORCH_NAMES.items()},
     **{
         f"multihead_attn.{k}": (f"multihead_attn.{t}", tr)
-        for k, (t, tr) in _ATTENTION_TORCH_NAMES.items()
+        for k, (t, tr) in ATTENTION_TORCH_NAMES.items()
     },
     "W1": ("linear1.weight", True),
     "b1": ("linear1.bias", False),
@@ -196,11 +203,11 @@ class MultiHeadAttention(_DropoutModule):
     def to_torch_state_dict(self, prefix: str = "") -> dict[str, np.ndarray]:
         """Parameters under the course's PyTorch names, each prefixed by prefix (weights
         transposed to (out, in))."""
-        return _to_torch_names(self.params, _ATTENTION_TORCH_NAMES, prefix)
+        return _to_torch_names(self.params, ATTENTION_TORCH_NAMES, prefix)
 
     def load_torch_state_dict(self, state_dict: Mapping[str, Any], prefix: str = "") -> None:
         """Replace params with those of a course PyTorch MultiHeadAttention state dict."""
-        self.params = _from_torch_names(state_dict, _ATTENTION_TORCH_NAMES, self.params, prefix)
+        self.params = _from_torch_names(state_dict, ATTENTION_TORCH_NAMES, self.params, prefix)
 
 
 class PositionalEncoding(_DropoutModule):
@@ -367,8 +374,8 @@ class TransformerDecoderLayer(_DropoutModule):
     def to_torch_state_dict(self, prefix: str = "") -> dict[str, np.ndarray]:
         """Parameters under the course's PyTorch names, each prefixed by prefix (weights
         transposed to (out, in))."""
-        return _to_torch_names(self.params, _DECODER_TORCH_NAMES, prefix)
+        return _to_torch_names(self.params, DECODER_TORCH_NAMES, prefix)
 
     def load_torch_state_dict(self, state_dict: Mapping[str, Any], prefix: str = "") -> None:
         """Replace params with those of a course PyTorch TransformerDecoderLayer state dict."""
-        self.params = _from_torch_names(state_dict, _DECODER_TORCH_NAMES, self.params, prefix)
+        self.params = _from_torch_names(state_dict, DECODER_TORCH_NAMES, self.params, prefix)

@@ -41,15 +41,39 @@ from tinyvision.layers.recurrent import (
     word_embedding_forward,
 )
 from tinyvision.model import Model
-from tinyvision.transformer_layers import PositionalEncoding, TransformerDecoderLayer
+from tinyvision.transformer_layers import (
+    DECODER_TORCH_NAMES,
+    PositionalEncoding,
+    TransformerDecoderLayer,
+)
 from tinyvision.validation import check_same_length
 
-__all__ = ["CaptioningTransformer"]
+__all__ = ["CaptioningTransformer", "torch_parameter_names"]
 
 # The course's decoder layer default (torch.nn.TransformerDecoderLayer's), so its weights load here.
 DEFAULT_DIM_FEEDFORWARD = 2048
 # Spacing of the fixed dropout seeds of consecutive modules (each uses at most 6 sites).
 _SEED_STRIDE = 8
+
+
+def torch_parameter_names(num_layers: int) -> dict[str, tuple[str, bool]]:
+    """How each parameter of a CaptioningTransformer with num_layers layers is named in the
+    course's PyTorch CaptioningTransformer.
+
+    returns {our name: (course PyTorch name, transposed?)}; a transposed entry is a linear
+        weight, (in, out) here and (out, in) in PyTorch
+    """
+    names = {
+        "W_proj": ("visual_projection.weight", True),
+        "b_proj": ("visual_projection.bias", False),
+        "W_embed": ("embedding.weight", False),
+    }
+    for i in range(num_layers):
+        for ours, (theirs, transposed) in DECODER_TORCH_NAMES.items():
+            names[f"layers.{i}.{ours}"] = (f"transformer.layers.{i}.{theirs}", transposed)
+    names["W_vocab"] = ("output.weight", True)
+    names["b_vocab"] = ("output.bias", False)
+    return names
 
 
 class CaptioningTransformer(Model):
@@ -307,16 +331,11 @@ class CaptioningTransformer(Model):
 
     def to_torch_state_dict(self) -> dict[str, np.ndarray]:
         """Parameters as NumPy arrays under the course's PyTorch CaptioningTransformer names
-        (linear weights transposed to (out, in)); wrap with torch.from_numpy to load."""
-        self._sync_layers()
+        (linear weights transposed to (out, in)), with the positional-encoding buffer; wrap
+        with torch.from_numpy to load."""
         state = {
-            "visual_projection.weight": self.params["W_proj"].T.copy(),
-            "visual_projection.bias": self.params["b_proj"].copy(),
-            "embedding.weight": self.params["W_embed"].copy(),
-            "positional_encoding.pe": self.positional_encoding.pe.copy(),
-            "output.weight": self.params["W_vocab"].T.copy(),
-            "output.bias": self.params["b_vocab"].copy(),
+            theirs: (self.params[ours].T if transposed else self.params[ours]).copy()
+            for ours, (theirs, transposed) in torch_parameter_names(self.num_layers).items()
         }
-        for i, layer in enumerate(self.layers):
-            state.update(layer.to_torch_state_dict(prefix=f"transformer.layers.{i}."))
+        state["positional_encoding.pe"] = self.positional_encoding.pe.copy()
         return state

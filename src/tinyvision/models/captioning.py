@@ -84,29 +84,32 @@ for _cell, _lr in (("rnn", 3e-3), ("lstm", 2e-3)):
         )
     )
 
+# The transformer's tuned defaults, shared by its PyTorch twin (models/torch_captioning.py).
+TRANSFORMER_DEFAULTS = {
+    "digit-strips": {
+        **_DIGIT_STRIPS,
+        "epochs": 4,
+        "learning_rate": 5e-3,
+        "dim_feedforward": 128,
+    },
+    "coco": {
+        **_COCO,
+        "learning_rate": 1e-3,
+        "hidden_dim": 128,
+        "wordvec_dim": 256,
+        "dim_feedforward": 512,
+        "dropout": 0.1,
+        "schedule": "cosine",
+    },
+}
+
 register(
     ModelSpec(
         name="transformer",
         task=CAPTIONING,
         build=build_transformer,
         description="CaptioningTransformer (decoder layers over the image feature)",
-        defaults={
-            "digit-strips": {
-                **_DIGIT_STRIPS,
-                "epochs": 4,
-                "learning_rate": 5e-3,
-                "dim_feedforward": 128,
-            },
-            "coco": {
-                **_COCO,
-                "learning_rate": 1e-3,
-                "hidden_dim": 128,
-                "wordvec_dim": 256,
-                "dim_feedforward": 512,
-                "dropout": 0.1,
-                "schedule": "cosine",
-            },
-        },
+        defaults=TRANSFORMER_DEFAULTS,
         check=check_transformer,
     )
 )
