@@ -82,6 +82,10 @@ class ModelSpec:
     artifacts: (model, config, prepared, run_dir) -> None, pictures beyond loss/accuracy
     tune: the model's own hyperparameter search, used by `tinyvision tune` instead of the
         learning-rate x regularisation search
+    checkpoint: the file in the run folder that `--resume` continues from (None: the model
+        trains in one go and cannot be resumed)
+    distributed: trains through PyTorch Lightning, so accepts --devices, --strategy and
+        --num-nodes
     """
 
     name: str
@@ -98,6 +102,8 @@ class ModelSpec:
     check: Callable[[Any], None] | None = None
     artifacts: Callable[[Any, Any, Any, Path], None] | None = None
     tune: Callable[..., Any] | None = None
+    checkpoint: str | None = "checkpoint.npz"
+    distributed: bool = False
 
     def defaults_for(self, config: Any) -> dict[str, Any]:
         """The tuned values for config's data set (and features), over the task's common ones."""

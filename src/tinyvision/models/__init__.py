@@ -3,6 +3,6 @@
 One module per family; a new model is a new module here plus its import line below.
 """
 
-from tinyvision.models import captioning, conv, fully_connected, knn, linear
+from tinyvision.models import captioning, conv, fully_connected, knn, linear, torch_cnn
 
-__all__ = ["captioning", "conv", "fully_connected", "knn", "linear"]
+__all__ = ["captioning", "conv", "fully_connected", "knn", "linear", "torch_cnn"]
