@@ -150,6 +150,9 @@ class ImageDataModule(pl.LightningDataModule):
             batch_size=self.batch_size,
             sampler=EpochShuffle(dataset, self.seed) if train else None,
             collate_fn=_keep_batch,
+            # A generator of its own: creating an iterator then leaves torch's global generator
+            # (dropout masks) alone, whenever Lightning creates it.
+            generator=torch.Generator().manual_seed(0),
         )
 
     def train_dataloader(self) -> DataLoader:

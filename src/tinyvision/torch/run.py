@@ -20,11 +20,14 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytorch_lightning as pl
 import torch
 from pytorch_lightning.callbacks import EarlyStopping, LearningRateMonitor, ModelCheckpoint
+from pytorch_lightning.plugins.io import TorchCheckpointIO
 
 from tinyvision import parallel
+from tinyvision.files import atomic_write
 from tinyvision.torch.contract import TorchClassifier
 from tinyvision.torch.data import ImageDataModule
 from tinyvision.torch.lightning import HistoryCallback
@@ -47,10 +50,41 @@ def _quiet_lightning() -> Iterator[None]:
             logging.getLogger(name).setLevel(logging.WARNING)
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message=r".*isinstance\(treespec, LeafSpec\)")
+            # A resumed run writes into its own checkpoint folder on purpose.
+            warnings.filterwarnings("ignore", message=r"Checkpoint directory .* is not empty")
             yield
     finally:
         for name, level in levels.items():
             logging.getLogger(name).setLevel(level)
+
+
+class AtomicCheckpointIO(TorchCheckpointIO):
+    """Lightning's checkpoint files, written to a temporary name and renamed into place.
+
+    A run killed while it writes `last.ckpt` keeps the previous complete one (what `--resume`
+    reads) and leaves a temporary file that the next run into the folder removes.
+    """
+
+    def save_checkpoint(
+        self, checkpoint: dict[str, Any], path: str | Path, storage_options: Any = None
+    ) -> None:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        atomic_write(path, lambda file: torch.save(checkpoint, file))
+
+
+class SeedEachEpoch(pl.Callback):
+    """Reseed torch's generator (dropout masks) at each epoch's start from (seed, epoch).
+
+    A resumed run continues from an epoch boundary with the masks an uninterrupted run draws;
+    the data order and augmentation follow the same rule (tinyvision.torch.data.EpochShuffle).
+    """
+
+    def __init__(self, seed: int) -> None:
+        self.seed = seed
+
+    def on_train_epoch_start(self, trainer: pl.Trainer, module: Any) -> None:
+        state = np.random.SeedSequence([self.seed, trainer.current_epoch]).generate_state(1)
+        torch.manual_seed(int(state[0]))
 
 
 def _loggers(run_dir: Path) -> list[Any]:
@@ -71,6 +105,7 @@ def _trainer(config: Any, run_dir: Path, verbose: bool, callbacks: list[Any]) ->
         strategy=config.strategy or "auto",
         logger=loggers or False,
         callbacks=callbacks,
+        plugins=[AtomicCheckpointIO()],
         default_root_dir=run_dir,
         enable_progress_bar=verbose,
         enable_model_summary=False,
@@ -113,7 +148,7 @@ def fit(
             save_last=True,
             enable_version_counter=False,
         )
-        callbacks: list[Any] = [history, best]
+        callbacks: list[Any] = [history, best, SeedEachEpoch(config.seed)]
         stopping = None
         if config.patience:
             stopping = EarlyStopping(monitor="val_acc", mode="max", patience=config.patience)
