@@ -3,6 +3,7 @@ uninterrupted run, bit for bit, including augmentation's random crops and flips.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import signal
@@ -14,9 +15,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tinyvision import registry
 from tinyvision.checkpoint import load_checkpoint
 from tinyvision.cli import main
 from tinyvision.files import load_arrays
+
+NO_TORCH = importlib.util.find_spec("pytorch_lightning") is None
 
 RUNS = {
     "fc": ["--model", "fc", "--epochs", "6", "--batch-size", "10", "--augment"],
@@ -24,10 +28,33 @@ RUNS = {
         "--model", "convnet", "--epochs", "4", "--batch-size", "25", "--augment",
         "--channels", "8,16", "--dropout", "0.2",
     ],
+    "torch-cnn": [
+        "--model", "torch-cnn", "--epochs", "4", "--batch-size", "32", "--augment",
+        "--channels", "8,16,32", "--dropout", "0.2",
+    ],
 }  # fmt: skip
+CASES = [
+    pytest.param(
+        name,
+        marks=pytest.mark.skipif(
+            name.startswith("torch") and NO_TORCH,
+            reason="the PyTorch track needs: pip install -e '.[torch]'",
+        ),
+    )
+    for name in RUNS
+]
 
 
-def _kill_mid_run(args: list[str], out: Path) -> None:
+def _checkpoint_epoch(path: Path) -> int:
+    """The number of finished epochs a run folder's checkpoint holds."""
+    if path.suffix == ".ckpt":
+        import torch
+
+        return int(torch.load(path, map_location="cpu", weights_only=True)["epoch"]) + 1
+    return load_checkpoint(path).epoch
+
+
+def _kill_mid_run(args: list[str], out: Path, checkpoint: Path) -> None:
     """Start `tinyvision train` in a child process and SIGKILL it after its first checkpoint."""
     child = subprocess.Popen(
         [sys.executable, "-m", "tinyvision", "-q", "train", *args, "--out", str(out)],
@@ -36,7 +63,7 @@ def _kill_mid_run(args: list[str], out: Path) -> None:
     )
     try:
         deadline = time.monotonic() + 120
-        while not (out / "checkpoint.npz").exists():
+        while not checkpoint.exists():
             assert child.poll() is None, child.stderr.read().decode()
             assert time.monotonic() < deadline, "no checkpoint after 120 s"
             time.sleep(0.01)
@@ -51,11 +78,12 @@ def _kill_mid_run(args: list[str], out: Path) -> None:
     assert child.returncode == -signal.SIGKILL
 
 
-@pytest.mark.parametrize("name", RUNS)
+@pytest.mark.parametrize("name", CASES)
 def test_resume_after_sigkill_matches_an_uninterrupted_run(name, tmp_path, capsys):
     args, killed = RUNS[name], tmp_path / "killed"
-    _kill_mid_run(args, killed)
-    stopped_at = load_checkpoint(killed / "checkpoint.npz").epoch
+    checkpoint = killed / registry.get(name).checkpoint
+    _kill_mid_run(args, killed, checkpoint)
+    stopped_at = _checkpoint_epoch(checkpoint)
     assert not (killed / "metrics.json").exists()
     assert main(["-q", "train", "--resume", str(killed)]) == 0
     reference = tmp_path / "reference"

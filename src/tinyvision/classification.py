@@ -299,6 +299,18 @@ class ClassificationTask:
             raise ValueError(
                 f"--model {config.model} takes images: use --dataset digits or cifar10"
             )
+        distributed = {
+            "--devices": config.devices not in (None, 1),
+            "--num-nodes": config.num_nodes not in (None, 1),
+            "--strategy": config.strategy not in (None, "auto"),
+        }
+        given = [flag for flag, is_set in distributed.items() if is_set]
+        if given and not spec.distributed:
+            able = ", ".join(n for n in _registered() if _registered()[n].distributed)
+            raise ValueError(
+                f"{', '.join(given)} train through PyTorch Lightning: use a torch model "
+                f"({able or 'install the torch extra'}), not --model {config.model}"
+            )
         if config.augment:
             if not spec.augmentable:
                 able = ", ".join(_augmentable_models())
@@ -441,10 +453,14 @@ class ClassificationTask:
         )
 
 
-def _augmentable_models() -> list[str]:
+def _registered() -> dict[str, ModelSpec]:
     from tinyvision import registry
 
-    return [n for n in registry.names("classification") if registry.get(n).augmentable]
+    return {n: registry.get(n) for n in registry.names("classification")}
+
+
+def _augmentable_models() -> list[str]:
+    return [name for name, spec in _registered().items() if spec.augmentable]
 
 
 def _flat_input_models() -> list[str]:

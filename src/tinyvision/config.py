@@ -224,6 +224,16 @@ class TrainConfig(RunConfig):
         check="positive_int",
         metavar="N",
     )
+    devices: int | None = setting(
+        "processes (CPU) or GPUs to train on, per machine (torch models)", check="positive_int"
+    )
+    strategy: str | None = setting(
+        "Lightning's distribution strategy (torch models; ddp: one process per device)",
+        choices=("auto", "ddp", "ddp_spawn"),
+    )
+    num_nodes: int | None = setting(
+        "machines that train together (torch models, with --strategy ddp)", check="positive_int"
+    )
 
 
 @dataclass

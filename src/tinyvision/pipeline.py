@@ -187,18 +187,18 @@ def resume_run(run_dir: str | Path, verbose: bool = True) -> RunResult:
     run_dir = Path(run_dir)
     config = read_run_config(run_dir)
     spec = registry.get(config.model)
-    if spec.fit is not None:
+    if spec.checkpoint is None:
         raise ValueError(
             f"--model {config.model} trains in one go and writes no checkpoints: train it "
             f"again with --out {run_dir} --overwrite"
         )
     if (run_dir / "metrics.json").is_file():
         raise ValueError(f"{run_dir} holds a finished run; there is nothing to resume")
-    checkpoint = run_dir / "checkpoint.npz"
+    checkpoint = run_dir / spec.checkpoint
     if not checkpoint.is_file():
         raise ValueError(
-            f"{run_dir} has no checkpoint.npz yet (the run stopped in its first epoch): train "
-            f"it again with --out {run_dir} --overwrite"
+            f"{run_dir} has no {spec.checkpoint} yet (the run stopped in its first epoch): "
+            f"train it again with --out {run_dir} --overwrite"
         )
     prepared = spec.task.prepare(config, spec, verbose)
     with runs.claim_run_dir(run_dir, run_dir.name, resume=True):

@@ -91,6 +91,10 @@ class ModelSpec:
         model trained by the Solver gives them as loss(X), any other model only labels
     tune: the model's own hyperparameter search, used by `tinyvision tune` instead of the
         learning-rate x regularisation search
+    checkpoint: the file in the run folder that `--resume` continues from (None: the model
+        trains in one go and cannot be resumed)
+    distributed: trains through PyTorch Lightning, so accepts --devices, --strategy and
+        --num-nodes
     """
 
     name: str
@@ -108,6 +112,8 @@ class ModelSpec:
     artifacts: Callable[[Any, Any, Any, Path], None] | None = None
     scores: Callable[[Any, Any], Any] | None = None
     tune: Callable[..., Any] | None = None
+    checkpoint: str | None = "checkpoint.npz"
+    distributed: bool = False
 
     def defaults_for(self, config: Any) -> dict[str, Any]:
         """The tuned values for config's data set (and features), over the task's common ones."""

@@ -3,6 +3,22 @@
 One module per family; a new model is a new module here plus its import line below.
 """
 
-from tinyvision.models import captioning, conv, fully_connected, knn, linear, torch_captioning
+from tinyvision.models import (
+    captioning,
+    conv,
+    fully_connected,
+    knn,
+    linear,
+    torch_captioning,
+    torch_cnn,
+)
 
-__all__ = ["captioning", "conv", "fully_connected", "knn", "linear", "torch_captioning"]
+__all__ = [
+    "captioning",
+    "conv",
+    "fully_connected",
+    "knn",
+    "linear",
+    "torch_captioning",
+    "torch_cnn",
+]

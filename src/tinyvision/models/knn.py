@@ -48,5 +48,6 @@ register(
         # kNN on its own training set is a leave-nothing-out lookup: measure a subsample.
         train_eval_limit=2000,
         tune=tune,
+        checkpoint=None,
     )
 )

@@ -64,6 +64,7 @@ def _register(name: str, model_class: type[LinearClassifier], defaults: dict) ->
             defaults=defaults,
             bias_column=True,
             fit=fit,
+            checkpoint=None,
             artifacts=plot_templates,
             scores=LinearClassifier.scores,
         )

@@ -1,0 +1,112 @@
+"""`--model torch-cnn`: the PyTorch track's open-ended CIFAR-10 model (tinyvision.torch.models).
+
+It is registered like every NumPy model (same data, preprocessing, run folder, evaluate), but
+trains through PyTorch Lightning (tinyvision.torch.run). torch is imported only when the model
+is built, so without the torch extra everything else works and this model says how to get it.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+from typing import Any
+
+from tinyvision.classification import CLASSIFICATION, Prepared
+from tinyvision.config import TrainConfig
+from tinyvision.registry import ModelSpec, register
+
+INSTALL_HINT = "install the torch extra: pip install -e '.[torch]'"
+
+
+def _require_torch(model: str) -> None:
+    missing = [m for m in ("torch", "pytorch_lightning") if importlib.util.find_spec(m) is None]
+    if missing:
+        raise ValueError(f"--model {model} needs {' and '.join(missing)}: {INSTALL_HINT}")
+
+
+def build(config: TrainConfig, prepared: Prepared) -> Any:
+    _require_torch(config.model)
+    import torch
+
+    from tinyvision.torch.contract import TorchClassifier
+    from tinyvision.torch.lightning import ClassifierModule
+    from tinyvision.torch.models import TorchCNN
+
+    torch.manual_seed(config.seed)
+    net = TorchCNN(
+        in_channels=prepared.input_shape[0],
+        num_classes=prepared.num_classes,
+        channels=config.channels,
+        residual=bool(config.residual),
+        dropout=config.dropout,
+    ).to(dtype=getattr(torch, config.dtype))
+    module = ClassifierModule(
+        net,
+        update_rule=config.update_rule,
+        learning_rate=config.learning_rate,
+        weight_decay=config.reg,
+        schedule=config.schedule,
+        lr_decay=config.lr_decay,
+        epochs=config.epochs,
+    )
+    return TorchClassifier(module)
+
+
+def fit(
+    model: Any,
+    config: TrainConfig,
+    prepared: Prepared,
+    run_dir: Path | None,
+    verbose: bool,
+    resume: Path | None,
+) -> dict[str, Any]:
+    from tinyvision.torch.run import fit as lightning_fit
+
+    return lightning_fit(model, config, prepared, run_dir, verbose, resume)
+
+
+def plot_filters(model: Any, config: TrainConfig, prepared: Prepared, run_dir: Path) -> None:
+    """filters.png: the first convolution's filters as small images."""
+    from tinyvision.vis_utils import plot_first_layer_filters
+
+    first_filters = next(w for _, w in model.named_parameters() if w.ndim == 4)
+    plot_first_layer_filters(first_filters, run_dir / "filters.png")
+
+
+register(
+    ModelSpec(
+        name="torch-cnn",
+        task=CLASSIFICATION,
+        build=build,
+        description="a small ResNet in PyTorch, trained with PyTorch Lightning (torch extra)",
+        defaults={
+            "digits": {
+                "epochs": 8,
+                "batch_size": 64,
+                "update_rule": "adam",
+                "learning_rate": 2e-3,
+                "reg": 5e-4,
+                "schedule": "cosine",
+                "channels": (16, 32, 64),
+                "residual": True,
+            },
+            "cifar10": {
+                "epochs": 10,
+                "batch_size": 128,
+                "update_rule": "nesterov_momentum",
+                "learning_rate": 0.1,
+                "reg": 5e-4,
+                "schedule": "cosine",
+                "channels": (32, 64, 128, 256),
+                "residual": True,
+                "augment": True,
+            },
+        },
+        inputs="images",
+        augmentable=True,
+        fit=fit,
+        artifacts=plot_filters,
+        checkpoint="checkpoints/last.ckpt",
+        distributed=True,
+    )
+)

@@ -1,0 +1,167 @@
+"""How a torch model of the registry trains: PyTorch Lightning's Trainer, not a loop of ours.
+
+`fit` is the `fit` of the torch models' registrations (tinyvision.models.torch_cnn): the run
+pipeline builds the model, calls fit, then scores and writes the run folder as for any model.
+Lightning supplies the checkpoints (`<run>/checkpoints/last.ckpt` after every epoch, which
+`tinyvision train --resume RUN` continues from, and `best.ckpt`, whose weights the run keeps, as
+the NumPy Solver keeps its best epoch), early stopping (`--patience`), the learning-rate
+monitor, the progress bar and, where tensorboard is installed, event files in
+`<run>/tensorboard` (`tensorboard --logdir <run>`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import logging
+import tempfile
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytorch_lightning as pl
+import torch
+from pytorch_lightning.callbacks import EarlyStopping, LearningRateMonitor, ModelCheckpoint
+from pytorch_lightning.plugins.io import TorchCheckpointIO
+
+from tinyvision import parallel
+from tinyvision.files import atomic_write
+from tinyvision.torch.contract import TorchClassifier
+from tinyvision.torch.data import ImageDataModule
+from tinyvision.torch.lightning import HistoryCallback
+
+__all__ = ["fit"]
+
+LOG = logging.getLogger(__name__)
+
+
+@contextlib.contextmanager
+def _quiet_lightning() -> Iterator[None]:
+    """Keep Lightning's own info lines (device report, tips) and a known deprecation out of logs.
+
+    torch 2.13 deprecates the LeafSpec check that Lightning 2.6 still makes; it is harmless.
+    """
+    names = ("pytorch_lightning", "lightning_fabric", "lightning")
+    levels = {name: logging.getLogger(name).level for name in names}
+    try:
+        for name in names:
+            logging.getLogger(name).setLevel(logging.WARNING)
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=r".*isinstance\(treespec, LeafSpec\)")
+            # A resumed run writes into its own checkpoint folder on purpose.
+            warnings.filterwarnings("ignore", message=r"Checkpoint directory .* is not empty")
+            yield
+    finally:
+        for name, level in levels.items():
+            logging.getLogger(name).setLevel(level)
+
+
+class AtomicCheckpointIO(TorchCheckpointIO):
+    """Lightning's checkpoint files, written to a temporary name and renamed into place.
+
+    A run killed while it writes `last.ckpt` keeps the previous complete one (what `--resume`
+    reads) and leaves a temporary file that the next run into the folder removes.
+    """
+
+    def save_checkpoint(
+        self, checkpoint: dict[str, Any], path: str | Path, storage_options: Any = None
+    ) -> None:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        atomic_write(path, lambda file: torch.save(checkpoint, file))
+
+
+class SeedEachEpoch(pl.Callback):
+    """Reseed torch's generator (dropout masks) at each epoch's start from (seed, epoch).
+
+    A resumed run continues from an epoch boundary with the masks an uninterrupted run draws;
+    the data order and augmentation follow the same rule (tinyvision.torch.data.EpochShuffle).
+    """
+
+    def __init__(self, seed: int) -> None:
+        self.seed = seed
+
+    def on_train_epoch_start(self, trainer: pl.Trainer, module: Any) -> None:
+        state = np.random.SeedSequence([self.seed, trainer.current_epoch]).generate_state(1)
+        torch.manual_seed(int(state[0]))
+
+
+def _loggers(run_dir: Path) -> list[Any]:
+    if importlib.util.find_spec("tensorboard") is None:
+        return []
+    return [pl.loggers.TensorBoardLogger(save_dir=run_dir, name="tensorboard", version="")]
+
+
+def _trainer(config: Any, run_dir: Path, verbose: bool, callbacks: list[Any]) -> pl.Trainer:
+    loggers = _loggers(run_dir)
+    if loggers:
+        callbacks = [*callbacks, LearningRateMonitor(logging_interval="step")]
+    return pl.Trainer(
+        max_epochs=config.epochs,
+        accelerator="auto",
+        devices=config.devices or 1,
+        num_nodes=config.num_nodes or 1,
+        strategy=config.strategy or "auto",
+        logger=loggers or False,
+        callbacks=callbacks,
+        plugins=[AtomicCheckpointIO()],
+        default_root_dir=run_dir,
+        enable_progress_bar=verbose,
+        enable_model_summary=False,
+        num_sanity_val_steps=0,
+        log_every_n_steps=10,
+    )
+
+
+def fit(
+    model: TorchClassifier,
+    config: Any,
+    prepared: Any,
+    run_dir: Path | None,
+    verbose: bool,
+    resume: Path | None = None,
+) -> dict[str, Any]:
+    """Train model on prepared's train split, validating each epoch; keep the best epoch.
+
+    run_dir: where checkpoints and event files go (None: a temporary folder)
+    resume: a Lightning checkpoint (last.ckpt) to continue from
+    returns the history, with the keys of the NumPy Solver's history()
+    """
+    torch.set_num_threads(parallel.num_threads())
+    arrays = {
+        f"{kind}_{split}": prepared.X[split] if kind == "X" else prepared.data[f"y_{split}"]
+        for split in ("train", "val")
+        for kind in "Xy"
+    }
+    data = ImageDataModule(
+        arrays, batch_size=config.batch_size, augment=bool(config.augment), seed=config.seed
+    )
+    with tempfile.TemporaryDirectory(prefix="tinyvision-") as scratch:
+        folder = Path(scratch) if run_dir is None else run_dir
+        history = HistoryCallback()
+        best = ModelCheckpoint(
+            dirpath=folder / "checkpoints",
+            filename="best",
+            monitor="val_acc",
+            mode="max",
+            save_last=True,
+            enable_version_counter=False,
+        )
+        callbacks: list[Any] = [history, best, SeedEachEpoch(config.seed)]
+        stopping = None
+        if config.patience:
+            stopping = EarlyStopping(monitor="val_acc", mode="max", patience=config.patience)
+            callbacks.append(stopping)
+        count = sum(p.numel() for p in model.module.parameters())
+        LOG.info("%s: %s parameters, training on %s", config.model, f"{count:,}", folder)
+        with _quiet_lightning():
+            trainer = _trainer(config, folder, verbose, callbacks)
+            ckpt_path = None if resume is None else str(resume)
+            trainer.fit(model.module, datamodule=data, ckpt_path=ckpt_path)
+        if best.best_model_path:
+            saved = torch.load(best.best_model_path, map_location="cpu", weights_only=True)
+            model.module.load_state_dict(saved["state_dict"])
+        model.eval()
+        stopped_early = stopping is not None and stopping.stopped_epoch > 0
+        return history.history(trainer.current_epoch, trainer.num_training_batches, stopped_early)
