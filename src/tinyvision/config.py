@@ -328,9 +328,12 @@ def _check_training_settings(config: RunConfig, spec: Any) -> None:
     solver_only = [
         flag
         for flag, is_set in (
-            ("--clip-value", config.clip_value is not None),
-            ("--clip-norm", config.clip_norm is not None),
-            (f"--schedule {config.schedule}", config.schedule not in (None, "step")),
+            ("--clip-value", config.clip_value is not None and not spec.clipping),
+            ("--clip-norm", config.clip_norm is not None and not spec.clipping),
+            (
+                f"--schedule {config.schedule}",
+                config.schedule is not None and config.schedule not in spec.schedules,
+            ),
         )
         if is_set
     ]
@@ -339,9 +342,10 @@ def _check_training_settings(config: RunConfig, spec: Any) -> None:
 
         solver_models = [n for n in registry.names(spec.task.name) if registry.get(n).fit is None]
         verb = "apply" if len(solver_only) > 1 else "applies"
+        own = f" (it follows --schedule {', '.join(spec.schedules)})"
         raise ValueError(
             f"{' and '.join(solver_only)} {verb} only to models trained by the Solver "
-            f"({', '.join(solver_models)}); --model {config.model} trains in its own way"
+            f"({', '.join(solver_models)}); --model {config.model} trains in its own way{own}"
         )
 
 

@@ -95,6 +95,9 @@ class ModelSpec:
         trains in one go and cannot be resumed)
     distributed: trains through PyTorch Lightning, so accepts --devices, --strategy and
         --num-nodes
+    schedules: the learning-rate schedules a model with its own fit follows (a model trained
+        by the Solver follows all of them)
+    clipping: its own fit honours --clip-value / --clip-norm (the Solver always does)
     """
 
     name: str
@@ -114,6 +117,8 @@ class ModelSpec:
     tune: Callable[..., Any] | None = None
     checkpoint: str | None = "checkpoint.npz"
     distributed: bool = False
+    schedules: tuple[str, ...] = ("step",)
+    clipping: bool = False
 
     def defaults_for(self, config: Any) -> dict[str, Any]:
         """The tuned values for config's data set (and features), over the task's common ones."""

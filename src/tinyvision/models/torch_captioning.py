@@ -72,5 +72,7 @@ register(
         defaults=TRANSFORMER_DEFAULTS,
         fit=fit_torch_transformer,
         check=check_torch_transformer,
+        checkpoint=None,
+        schedules=("step", "cosine"),
     )
 )

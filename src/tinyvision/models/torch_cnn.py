@@ -52,6 +52,13 @@ def build(config: TrainConfig, prepared: Prepared) -> Any:
     return TorchClassifier(module)
 
 
+def check(config: TrainConfig) -> None:
+    if config.clip_value is not None and config.clip_norm is not None:
+        raise ValueError(
+            "Lightning clips by value or by norm, not both: give --clip-value or --clip-norm"
+        )
+
+
 def fit(
     model: Any,
     config: TrainConfig,
@@ -108,5 +115,8 @@ register(
         artifacts=plot_filters,
         checkpoint="checkpoints/last.ckpt",
         distributed=True,
+        schedules=("step", "cosine"),
+        clipping=True,
+        check=check,
     )
 )

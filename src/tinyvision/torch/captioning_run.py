@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from tinyvision import parallel
 from tinyvision.captioning import CaptionPrepared, evaluate_captions
 from tinyvision.config import CaptionConfig
 from tinyvision.model import Model
@@ -101,6 +102,7 @@ def fit_captioner(
     and the best epoch's parameters are kept; training ends with them. run_dir and resume are
     unused: the PyTorch run writes no checkpoints (the pipeline refuses --resume for it).
     """
+    torch.set_num_threads(parallel.num_threads())
     data = prepared.data
     iterations_per_epoch = max(len(data["train_captions"]) // config.batch_size, 1)
     if config.schedule == "step":

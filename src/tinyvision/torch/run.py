@@ -110,6 +110,8 @@ def _trainer(config: Any, run_dir: Path, verbose: bool, callbacks: list[Any]) ->
         enable_progress_bar=verbose,
         enable_model_summary=False,
         num_sanity_val_steps=0,
+        gradient_clip_val=config.clip_norm or config.clip_value,
+        gradient_clip_algorithm="norm" if config.clip_norm is not None else "value",
         log_every_n_steps=10,
     )
 
