@@ -157,6 +157,13 @@ def _fit_and_write(
     return write_run(spec, model, config, prepared, history, run_dir, started)
 
 
+def _train_as_worker(spec: ModelSpec, config: RunConfig, prepared: Any) -> RunResult:
+    """A later process of a distributed run: train along, write nothing (the first one does)."""
+    model = spec.build(config, prepared)
+    fit(spec, model, config, prepared, None, verbose=False)
+    return RunResult(run_dir=Path(config.out or "."), metrics={})
+
+
 def train_run(config: RunConfig, verbose: bool = True, overwrite: bool = False) -> RunResult:
     """Train config's model on config's data set and write a complete run folder.
 
@@ -170,6 +177,8 @@ def train_run(config: RunConfig, verbose: bool = True, overwrite: bool = False) 
     config = resolve_config(config)
     spec = registry.get(config.model)
     prepared = spec.task.prepare(config, spec, verbose)
+    if not runs.is_primary_process():
+        return _train_as_worker(spec, config, prepared)
     name = f"{spec.task.folder_prefix}{config.model}-{config.dataset}"
     with runs.claim_run_dir(config.out, name, overwrite=overwrite) as run_dir:
         runs.write_json(run_dir / "config.json", config.to_dict())

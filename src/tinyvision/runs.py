@@ -27,6 +27,7 @@ import numpy as np
 from tinyvision.files import clean_stale_temp_files, load_arrays, load_json, save_arrays, write_json
 
 __all__ = [
+    "is_primary_process",
     "claim_run_dir",
     "load_arrays",
     "load_json",
@@ -36,6 +37,17 @@ __all__ = [
     "write_json",
     "write_run_folder",
 ]
+
+
+def is_primary_process() -> bool:
+    """False in the second and later processes of a distributed run (Lightning's DDP, torchrun).
+
+    Those processes train along with the first but leave its run folder to it: the launchers
+    mark them with a non-zero RANK, LOCAL_RANK or NODE_RANK in the environment.
+    """
+    return all(
+        int(os.environ.get(name, "0") or 0) == 0 for name in ("RANK", "LOCAL_RANK", "NODE_RANK")
+    )
 
 
 def new_run_dir(out: str | os.PathLike | None, name: str, root: str | os.PathLike = "runs") -> Path:

@@ -34,6 +34,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     result = run_from_args(args, TrainConfig)
+    if not result.metrics:  # a later process of a distributed run: the first one reports
+        return 0
     m = result.metrics
     print(f"model {m['model']} on {m['dataset']} ({m['num_train']} training examples)")
     print(f"  train accuracy  {m['train_acc']:.4f}")

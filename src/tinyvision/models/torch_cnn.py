@@ -25,7 +25,6 @@ def _require_torch(model: str) -> None:
 
 
 def build(config: TrainConfig, prepared: Prepared) -> Any:
-    _require_torch(config.model)
     import torch
 
     from tinyvision.torch.contract import TorchClassifier
@@ -39,6 +38,7 @@ def build(config: TrainConfig, prepared: Prepared) -> Any:
         channels=config.channels,
         residual=bool(config.residual),
         dropout=config.dropout,
+        batchnorm=config.normalization == "batchnorm",
     ).to(dtype=getattr(torch, config.dtype))
     module = ClassifierModule(
         net,
@@ -53,6 +53,9 @@ def build(config: TrainConfig, prepared: Prepared) -> Any:
 
 
 def check(config: TrainConfig) -> None:
+    _require_torch(config.model)
+    if config.normalization == "layernorm":
+        raise ValueError("--model torch-cnn takes --normalization batchnorm or none")
     if config.clip_value is not None and config.clip_norm is not None:
         raise ValueError(
             "Lightning clips by value or by norm, not both: give --clip-value or --clip-norm"
@@ -96,6 +99,7 @@ register(
                 "schedule": "cosine",
                 "channels": (16, 32, 64),
                 "residual": True,
+                "normalization": "batchnorm",
             },
             "cifar10": {
                 "epochs": 10,
@@ -106,6 +110,7 @@ register(
                 "schedule": "cosine",
                 "channels": (32, 64, 128, 256),
                 "residual": True,
+                "normalization": "batchnorm",
                 "augment": True,
             },
         },

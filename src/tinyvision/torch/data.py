@@ -91,11 +91,19 @@ class EpochShuffle(Sampler[int]):
     Lightning calls set_epoch before every training epoch (after a resume too), so a resumed
     run sees the orders an uninterrupted one sees; set_epoch also restarts the dataset's
     augmentation (ImageArrayDataset.set_epoch).
+    num_replicas, rank: in a distributed run, process `rank` of `num_replicas` takes every
+        num_replicas-th index of the order from its rank on (the tail that does not divide
+        evenly is left out), so the processes' batches k together are batch k of one process
+        with num_replicas times the batch size
     """
 
-    def __init__(self, dataset: ImageArrayDataset, seed: int | None = 0) -> None:
+    def __init__(
+        self, dataset: ImageArrayDataset, seed: int | None = 0, num_replicas: int = 1, rank: int = 0
+    ) -> None:
         self.dataset = dataset
         self.seed = 0 if seed is None else seed
+        self.num_replicas = num_replicas
+        self.rank = rank
         self.epoch = 0
 
     def set_epoch(self, epoch: int) -> None:
@@ -103,11 +111,11 @@ class EpochShuffle(Sampler[int]):
         self.dataset.set_epoch(epoch)
 
     def __len__(self) -> int:
-        return len(self.dataset)
+        return len(self.dataset) // self.num_replicas
 
     def __iter__(self) -> Iterator[int]:
         order = np.random.default_rng([self.seed, self.epoch]).permutation(len(self.dataset))
-        return iter(order.tolist())
+        return iter(order[self.rank : len(self) * self.num_replicas : self.num_replicas].tolist())
 
 
 def _keep_batch(batch: tuple[torch.Tensor, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
@@ -145,10 +153,12 @@ class ImageDataModule(pl.LightningDataModule):
             augment=train and self.augment,
             seed=self.seed,
         )
+        trainer = self.trainer
+        world, rank = (1, 0) if trainer is None else (trainer.world_size, trainer.global_rank)
         return DataLoader(
             dataset,
             batch_size=self.batch_size,
-            sampler=EpochShuffle(dataset, self.seed) if train else None,
+            sampler=EpochShuffle(dataset, self.seed, world, rank) if train else None,
             collate_fn=_keep_batch,
             # A generator of its own: creating an iterator then leaves torch's global generator
             # (dropout masks) alone, whenever Lightning creates it.

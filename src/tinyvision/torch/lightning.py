@@ -89,8 +89,13 @@ class ClassifierModule(pl.LightningModule):
         loss = F.cross_entropy(scores, y)
         accuracy = (scores.argmax(dim=1) == y).float().mean()
         on_step = split == "train"
-        self.log(f"{split}_loss", loss, on_step=on_step, on_epoch=True, prog_bar=on_step)
-        self.log(f"{split}_acc", accuracy, on_step=False, on_epoch=True, prog_bar=True)
+        # sync_dist: in a distributed run an epoch's value averages over every process's share.
+        self.log(
+            f"{split}_loss", loss, on_step=on_step, on_epoch=True, prog_bar=on_step, sync_dist=True
+        )
+        self.log(
+            f"{split}_acc", accuracy, on_step=False, on_epoch=True, prog_bar=True, sync_dist=True
+        )
         return loss
 
     def training_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int):

@@ -17,22 +17,20 @@ from torch import nn
 __all__ = ["ResidualBlock", "TorchCNN", "conv_bn_relu"]
 
 
-def conv_bn_relu(in_channels: int, out_channels: int) -> nn.Sequential:
-    """3x3 convolution (padding 1, no bias: batch norm supplies it), batch norm, ReLU."""
-    return nn.Sequential(
-        nn.Conv2d(in_channels, out_channels, kernel_size=3, padding=1, bias=False),
-        nn.BatchNorm2d(out_channels),
-        nn.ReLU(inplace=True),
-    )
+def conv_bn_relu(in_channels: int, out_channels: int, batchnorm: bool = True) -> nn.Sequential:
+    """3x3 convolution (padding 1), batch norm, ReLU; without batch norm the conv has a bias."""
+    conv = nn.Conv2d(in_channels, out_channels, kernel_size=3, padding=1, bias=not batchnorm)
+    norm = nn.BatchNorm2d(out_channels) if batchnorm else nn.Identity()
+    return nn.Sequential(conv, norm, nn.ReLU(inplace=True))
 
 
 class ResidualBlock(nn.Module):
     """x + f(x), where f is two conv - batch norm - ReLU layers of the same width."""
 
-    def __init__(self, channels: int) -> None:
+    def __init__(self, channels: int, batchnorm: bool = True) -> None:
         super().__init__()
         self.body = nn.Sequential(
-            conv_bn_relu(channels, channels), conv_bn_relu(channels, channels)
+            conv_bn_relu(channels, channels, batchnorm), conv_bn_relu(channels, channels, batchnorm)
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -48,6 +46,8 @@ class TorchCNN(nn.Module):
         first, and one stage follows per further entry, so len(channels) - 1 poolings
     residual: add a residual block after each stage's pooling
     dropout: probability of dropping a feature before the linear layer
+    batchnorm: batch norm after every convolution (without it, each process of a CPU
+        distributed run trains exactly as one process on the global batch would)
     forward: (N, in_channels, H, W) float images -> (N, num_classes) scores
     """
 
@@ -58,15 +58,16 @@ class TorchCNN(nn.Module):
         channels: Sequence[int] = (32, 64, 128, 256),
         residual: bool = True,
         dropout: float = 0.0,
+        batchnorm: bool = True,
     ) -> None:
         super().__init__()
         if len(channels) < 2:
             raise ValueError(f"channels needs a stem width and at least one stage, got {channels}")
-        layers: list[nn.Module] = [conv_bn_relu(in_channels, channels[0])]
+        layers: list[nn.Module] = [conv_bn_relu(in_channels, channels[0], batchnorm)]
         for previous, width in zip(channels[:-1], channels[1:], strict=True):
-            layers += [conv_bn_relu(previous, width), nn.MaxPool2d(2)]
+            layers += [conv_bn_relu(previous, width, batchnorm), nn.MaxPool2d(2)]
             if residual:
-                layers.append(ResidualBlock(width))
+                layers.append(ResidualBlock(width, batchnorm))
         self.features = nn.Sequential(*layers)
         self.head = nn.Sequential(
             nn.AdaptiveMaxPool2d(1),

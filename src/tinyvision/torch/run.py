@@ -93,7 +93,9 @@ def _loggers(run_dir: Path) -> list[Any]:
     return [pl.loggers.TensorBoardLogger(save_dir=run_dir, name="tensorboard", version="")]
 
 
-def _trainer(config: Any, run_dir: Path, verbose: bool, callbacks: list[Any]) -> pl.Trainer:
+def _trainer(
+    config: Any, run_dir: Path, verbose: bool, callbacks: list[Any], steps_per_epoch: int
+) -> pl.Trainer:
     loggers = _loggers(run_dir)
     if loggers:
         callbacks = [*callbacks, LearningRateMonitor(logging_interval="step")]
@@ -110,9 +112,15 @@ def _trainer(config: Any, run_dir: Path, verbose: bool, callbacks: list[Any]) ->
         enable_progress_bar=verbose,
         enable_model_summary=False,
         num_sanity_val_steps=0,
+        # EpochShuffle shards the training data itself (see tinyvision.torch.data).
+        use_distributed_sampler=False,
+        # Several GPU processes normalise with the statistics of the global batch (torch's
+        # SyncBatchNorm runs on GPUs only; on CPUs each process normalises its own share).
+        sync_batchnorm=torch.cuda.is_available()
+        and (config.devices or 1) * (config.num_nodes or 1) > 1,
         gradient_clip_val=config.clip_norm or config.clip_value,
         gradient_clip_algorithm="norm" if config.clip_norm is not None else "value",
-        log_every_n_steps=10,
+        log_every_n_steps=max(1, min(10, steps_per_epoch)),
     )
 
 
@@ -158,10 +166,11 @@ def fit(
         count = sum(p.numel() for p in model.module.parameters())
         LOG.info("%s: %s parameters, training on %s", config.model, f"{count:,}", folder)
         with _quiet_lightning():
-            trainer = _trainer(config, folder, verbose, callbacks)
+            steps = -(-len(arrays["y_train"]) // (config.batch_size * (config.devices or 1)))
+            trainer = _trainer(config, folder, verbose, callbacks, steps)
             ckpt_path = None if resume is None else str(resume)
             trainer.fit(model.module, datamodule=data, ckpt_path=ckpt_path)
-        if best.best_model_path:
+        if best.best_model_path and Path(best.best_model_path).is_file():
             saved = torch.load(best.best_model_path, map_location="cpu", weights_only=True)
             model.module.load_state_dict(saved["state_dict"])
         model.eval()
