@@ -93,3 +93,13 @@ def test_resume_takes_the_thread_default_of_the_runs_own_data_set(tmp_path, monk
     assert _resume_threads(tmp_path, monkeypatch, "digits") == [1, restored]
     assert _resume_threads(tmp_path, monkeypatch, "cifar10") == [restored]
     assert "no checkpoint.npz" in capsys.readouterr().err
+
+
+def test_list_flags_parse_into_tuples():
+    from tinyvision.cli import build_parser
+    from tinyvision.cli.options import config_from_args
+    from tinyvision.config import TrainConfig
+
+    args = build_parser().parse_args(["train", "--features", "hog,hsv", "--hidden-dims", "64,32"])
+    config = config_from_args(args, TrainConfig)
+    assert config.features == ("hog", "hsv") and config.hidden_dims == (64, 32)

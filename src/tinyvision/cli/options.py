@@ -52,7 +52,9 @@ def _checked(parse: Any, field: dataclasses.Field) -> Any:
 
 
 def _scalar_type(annotation: Any) -> Any:
-    """The non-None type of an annotation such as `int | None`."""
+    """The non-None type of an annotation such as `int | None` (a tuple type stays whole)."""
+    if typing.get_origin(annotation) is tuple:
+        return annotation
     args = [a for a in typing.get_args(annotation) if a is not type(None)]
     return args[0] if args else annotation
 
