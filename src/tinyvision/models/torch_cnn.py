@@ -39,7 +39,7 @@ def build(config: TrainConfig, prepared: Prepared) -> Any:
         residual=bool(config.residual),
         dropout=config.dropout,
         batchnorm=config.normalization == "batchnorm",
-    ).to(dtype=getattr(torch, config.dtype))
+    ).to(dtype=getattr(torch, config.dtype), memory_format=torch.channels_last)
     module = ClassifierModule(
         net,
         update_rule=config.update_rule,
@@ -105,10 +105,10 @@ register(
                 "epochs": 10,
                 "batch_size": 128,
                 "update_rule": "nesterov_momentum",
-                "learning_rate": 0.1,
+                "learning_rate": 0.05,
                 "reg": 5e-4,
                 "schedule": "cosine",
-                "channels": (32, 64, 128, 256),
+                "channels": (16, 32, 64, 128),
                 "residual": True,
                 "normalization": "batchnorm",
                 "augment": True,

@@ -2,8 +2,8 @@
 
 A small ResNet in the style of the fast CIFAR-10 training recipes: a stem convolution, then
 stages that each widen with a 3x3 conv - batch norm - ReLU, halve the resolution with max
-pooling and (optionally) refine with a residual block of two such convolutions; a global max
-pool and one linear layer give the class scores. No activation follows the linear layer: the
+pooling and (optionally) refine with a residual block of two such convolutions; a global
+average pool and one linear layer give the class scores. No activation follows the linear layer: the
 scores are logits for the cross-entropy loss.
 """
 
@@ -38,7 +38,7 @@ class ResidualBlock(nn.Module):
 
 
 class TorchCNN(nn.Module):
-    """Stem, then per stage: widen, max-pool by 2, residual block; global max pool, linear.
+    """Stem, then per stage: widen, max-pool by 2, residual block; global average pool, linear.
 
     in_channels: channels of the input images (3 for CIFAR-10, 1 for the digits)
     num_classes: number of class scores
@@ -70,11 +70,12 @@ class TorchCNN(nn.Module):
                 layers.append(ResidualBlock(width, batchnorm))
         self.features = nn.Sequential(*layers)
         self.head = nn.Sequential(
-            nn.AdaptiveMaxPool2d(1),
+            nn.AdaptiveAvgPool2d(1),
             nn.Flatten(),
             nn.Dropout(dropout),
             nn.Linear(channels[-1], num_classes),
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.head(self.features(x))
+        # Channels-last convolutions are about 1.5x faster on CPUs (oneDNN's preferred layout).
+        return self.head(self.features(x.contiguous(memory_format=torch.channels_last)))

@@ -16,7 +16,7 @@ import importlib.util
 import logging
 import tempfile
 import warnings
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -131,11 +131,13 @@ def fit(
     run_dir: Path | None,
     verbose: bool,
     resume: Path | None = None,
+    extra_callbacks: Sequence[pl.Callback] = (),
 ) -> dict[str, Any]:
     """Train model on prepared's train split, validating each epoch; keep the best epoch.
 
     run_dir: where checkpoints and event files go (None: a temporary folder)
     resume: a Lightning checkpoint (last.ckpt) to continue from
+    extra_callbacks: more Lightning callbacks (benchmarks/torch_cnn.py times epochs with one)
     returns the history, with the keys of the NumPy Solver's history()
     """
     torch.set_num_threads(parallel.num_threads())
@@ -158,7 +160,7 @@ def fit(
             save_last=True,
             enable_version_counter=False,
         )
-        callbacks: list[Any] = [history, best, SeedEachEpoch(config.seed)]
+        callbacks: list[Any] = [history, best, SeedEachEpoch(config.seed), *extra_callbacks]
         stopping = None
         if config.patience:
             stopping = EarlyStopping(monitor="val_acc", mode="max", patience=config.patience)
