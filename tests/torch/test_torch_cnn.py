@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+torch = pytest.importorskip("torch", reason="the PyTorch track needs: pip install -e '.[torch]'")
 pytest.importorskip(
     "pytorch_lightning", reason="the PyTorch track needs: pip install -e '.[torch]'"
 )
@@ -148,3 +149,31 @@ def test_cli_ddp_matches_one_process_on_the_global_batch(tmp_path):
         np.testing.assert_allclose(ours[name], theirs[name], rtol=0, atol=1e-10, err_msg=name)
     assert json.loads((two / "config.json").read_text())["devices"] == 2
     assert not list(Path(two).glob(".lock"))
+
+
+def test_cifar10_data_module_standardises_with_the_training_statistics(tmp_path):
+    from data.conftest import write_cifar_folder
+
+    from tinyvision.torch.data import CIFAR10DataModule, CIFAR10Dataset
+
+    raw = write_cifar_folder(tmp_path / "cifar-10-batches-py")
+    sizes = {"num_training": 40, "num_validation": 10, "num_test": 10}
+    module = CIFAR10DataModule(tmp_path, batch_size=8, augment=True, **sizes)
+    module.prepare_data()
+    module.setup("fit")
+    train_rows = np.concatenate([raw[f"data_batch_{i}"] for i in range(1, 6)])[:40]
+    images = train_rows.reshape(40, 3, 32, 32).astype(np.float64)
+    mean = images.mean(axis=(0, 2, 3), keepdims=True)
+    std = images.std(axis=(0, 2, 3), keepdims=True)
+    test = raw["test_batch"].reshape(10, 3, 32, 32)
+    np.testing.assert_allclose(module.arrays["X_test"], (test - mean) / std, rtol=1e-5, atol=1e-5)
+    assert list(module.arrays["y_test"]) == list(raw["test_batch_labels"])
+    batches = list(module.train_dataloader())
+    assert len(batches) == 5 and batches[0][0].shape == (8, 3, 32, 32)
+    assert batches[0][0].dtype.is_floating_point and batches[0][1].dtype == torch.int64
+    labels = np.sort(np.concatenate([y.numpy() for _, y in batches]))
+    assert list(labels) == sorted(module.arrays["y_train"])
+    val = CIFAR10Dataset("val", tmp_path, **sizes)
+    assert len(val) == 10 and val[0][0].shape == (3, 32, 32)
+    with pytest.raises(ValueError, match="split must be one of train, val, test"):
+        CIFAR10Dataset("holdout", tmp_path, **sizes)

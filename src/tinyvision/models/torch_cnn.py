@@ -13,6 +13,7 @@ from typing import Any
 
 from tinyvision.classification import CLASSIFICATION, Prepared
 from tinyvision.config import TrainConfig
+from tinyvision.models.conv import plot_filters
 from tinyvision.registry import ModelSpec, register
 
 INSTALL_HINT = "install the torch extra: pip install -e '.[torch]'"
@@ -73,14 +74,6 @@ def fit(
     from tinyvision.torch.run import fit as lightning_fit
 
     return lightning_fit(model, config, prepared, run_dir, verbose, resume)
-
-
-def plot_filters(model: Any, config: TrainConfig, prepared: Prepared, run_dir: Path) -> None:
-    """filters.png: the first convolution's filters as small images."""
-    from tinyvision.vis_utils import plot_first_layer_filters
-
-    first_filters = next(w for _, w in model.named_parameters() if w.ndim == 4)
-    plot_first_layer_filters(first_filters, run_dir / "filters.png")
 
 
 register(

@@ -210,6 +210,7 @@ class CIFAR10Dataset(ImageArrayDataset):
     """One split ("train", "val" or "test") of CIFAR-10 as a torch Dataset.
 
     data_dir: folder holding cifar-10-batches-py; augment: random shifts and flips (train)
+    sizes: num_training, num_validation, num_test as load_cifar10_splits takes them
     Images are (3, 32, 32) float32 tensors standardised with the training split's statistics.
     """
 
@@ -219,10 +220,11 @@ class CIFAR10Dataset(ImageArrayDataset):
         data_dir: str | os.PathLike[str] | None = None,
         augment: bool = False,
         seed: int | None = 0,
+        **sizes: int,
     ) -> None:
         if split not in SPLITS:
             raise ValueError(f"split must be one of {', '.join(SPLITS)}, got {split!r}")
-        arrays = load_cifar10_splits(data_dir)
+        arrays = load_cifar10_splits(data_dir, **sizes)
         super().__init__(arrays[f"X_{split}"], arrays[f"y_{split}"], augment=augment, seed=seed)
 
 
@@ -231,6 +233,7 @@ class CIFAR10DataModule(ImageDataModule):
 
     data_dir: folder holding (or to receive) cifar-10-batches-py
     download: let prepare_data download the archive when it is missing (needs the internet)
+    sizes: num_training, num_validation, num_test as load_cifar10_splits takes them
     """
 
     def __init__(
@@ -240,10 +243,12 @@ class CIFAR10DataModule(ImageDataModule):
         augment: bool = True,
         seed: int | None = 0,
         download: bool = False,
+        **sizes: int,
     ) -> None:
         super().__init__({}, batch_size=batch_size, augment=augment, seed=seed)
         self.data_dir = None if data_dir is None else Path(data_dir)
         self.download = download
+        self.sizes = sizes
 
     def prepare_data(self) -> None:
         if self.download:
@@ -253,4 +258,4 @@ class CIFAR10DataModule(ImageDataModule):
 
     def setup(self, stage: str | None = None) -> None:
         if not self.arrays:
-            self.arrays = load_cifar10_splits(self.data_dir)
+            self.arrays = load_cifar10_splits(self.data_dir, **self.sizes)
