@@ -8,7 +8,6 @@ checking a config for it says how to install torch when it is missing, so every 
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 from typing import Any
 
@@ -19,17 +18,13 @@ from tinyvision.models.captioning import (
     TRANSFORMER_MAX_LENGTH,
     check_transformer,
 )
+from tinyvision.models.torch_extra import require_torch
 from tinyvision.registry import ModelSpec, register
-
-TORCH_EXTRA_HINT = "install the torch extra: pip install -e '.[torch]'"
 
 
 def check_torch_transformer(config: CaptionConfig) -> None:
     """PyTorch installed, sizes the transformer accepts, and options its trainer has."""
-    if importlib.util.find_spec("torch") is None:
-        raise ValueError(
-            f"--model {config.model} needs PyTorch, which is not installed; {TORCH_EXTRA_HINT}"
-        )
+    require_torch(config.model)
     check_transformer(config)
     if config.update_rule != "adam":
         raise ValueError(

@@ -7,22 +7,14 @@ is built, so without the torch extra everything else works and this model says h
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 from typing import Any
 
 from tinyvision.classification import CLASSIFICATION, Prepared
 from tinyvision.config import TrainConfig
 from tinyvision.models.conv import plot_filters
+from tinyvision.models.torch_extra import require_torch
 from tinyvision.registry import ModelSpec, register
-
-INSTALL_HINT = "install the torch extra: pip install -e '.[torch]'"
-
-
-def _require_torch(model: str) -> None:
-    missing = [m for m in ("torch", "pytorch_lightning") if importlib.util.find_spec(m) is None]
-    if missing:
-        raise ValueError(f"--model {model} needs {' and '.join(missing)}: {INSTALL_HINT}")
 
 
 def build(config: TrainConfig, prepared: Prepared) -> Any:
@@ -54,7 +46,7 @@ def build(config: TrainConfig, prepared: Prepared) -> Any:
 
 
 def check(config: TrainConfig) -> None:
-    _require_torch(config.model)
+    require_torch(config.model, ("torch", "pytorch_lightning"))
     if config.normalization == "layernorm":
         raise ValueError("--model torch-cnn takes --normalization batchnorm or none")
     if config.clip_value is not None and config.clip_norm is not None:
