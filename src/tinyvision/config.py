@@ -225,14 +225,19 @@ class TrainConfig(RunConfig):
         metavar="N",
     )
     devices: int | None = setting(
-        "processes (CPU) or GPUs to train on, per machine (torch models)", check="positive_int"
+        "processes (CPU) or GPUs to train on, per machine (torch models)",
+        check="positive_int",
+        unset="1",
     )
     strategy: str | None = setting(
         "Lightning's distribution strategy (torch models; ddp: one process per device)",
-        choices=("auto", "ddp", "ddp_spawn"),
+        choices=("auto", "ddp"),
+        unset="auto",
     )
     num_nodes: int | None = setting(
-        "machines that train together (torch models, with --strategy ddp)", check="positive_int"
+        "machines that train together (torch models, with --strategy ddp)",
+        check="positive_int",
+        unset="1",
     )
 
 
