@@ -59,7 +59,10 @@ def test_torch_cnn_writes_a_run_folder_that_evaluates(tmp_path, capsys):
     assert len(lrs) == history["iteration"] and lrs[0] > lrs[len(lrs) // 2] > lrs[-1]
     capsys.readouterr()
     assert main(["-q", "evaluate", str(out)]) == 0
-    assert "reproduced exactly" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "reproduced exactly" in printed
+    top1 = float(printed.split("top-1 accuracy")[1].split()[0])
+    assert top1 == pytest.approx(metrics["test_acc"], abs=1e-4)
 
 
 def test_without_the_extra_torch_cnn_says_how_to_install_it(tmp_path):

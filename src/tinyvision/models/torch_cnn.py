@@ -55,6 +55,10 @@ def check(config: TrainConfig) -> None:
         )
 
 
+def scores(model: Any, X: Any) -> Any:
+    return model.scores(X)
+
+
 def fit(
     model: Any,
     config: TrainConfig,
@@ -107,6 +111,7 @@ register(
         distributed=True,
         schedules=("step", "cosine"),
         clipping=True,
+        scores=scores,
         check=check,
     )
 )

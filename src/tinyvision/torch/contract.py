@@ -67,6 +67,12 @@ class TorchClassifier(Model):
         self.module.train(mode)
         return self
 
+    def scores(self, X: np.ndarray, batch_size: int = 500) -> np.ndarray:
+        """(N, num_classes) class scores of (N, C, H, W) inputs, batch by batch."""
+        return np.concatenate(
+            [self.loss(X[i : i + batch_size]) for i in range(0, len(X), batch_size)]
+        )
+
     @torch.no_grad()
     def loss(self, X: np.ndarray, y: np.ndarray | None = None) -> np.ndarray:
         """Class scores (N, num_classes) of the inputs, in evaluation mode (course-style)."""
