@@ -16,7 +16,7 @@ from tinyvision.config import CaptionConfig, resolve_config
 from tinyvision.pipeline import load_run
 
 TINY = ["--epochs", "2", "--num-train", "200", "--num-eval", "40", "--batch-size", "50"]
-REQUIRED = {"test_exact_match", "test_bleu4", "seconds", "model", "dataset"}
+REQUIRED = {"test_exact_match", "test_bleu4", "total_seconds", "model", "dataset"}
 
 
 @pytest.fixture(scope="module")

@@ -238,8 +238,10 @@ class CaptioningTask:
         prepared: CaptionPrepared,
         spec: ModelSpec,
         run_dir: Path,
+        split: str = "test",
     ) -> None:
-        """`evaluate` shows exact match alone (`caption sample` shows the captions)."""
+        """Nothing beyond the scores: `evaluate` prints exact match and BLEU-4 (`caption
+        sample` shows the captions)."""
 
 
 CAPTIONING = CaptioningTask()

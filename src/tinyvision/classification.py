@@ -11,6 +11,8 @@ centring, stored as one projection matrix with the mean (tinyvision.pca).
 
 from __future__ import annotations
 
+import logging
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +28,8 @@ from tinyvision.registry import ModelSpec
 __all__ = ["CLASSIFICATION", "Prepared", "load_dataset", "num_classes"]
 
 SPLITS = ("train", "val", "test")
+
+logger = logging.getLogger(__name__)
 
 # Shared by every classifier; each model's registration tunes them per data set.
 _COMMON_DEFAULTS: dict[str, Any] = {
@@ -146,6 +150,7 @@ def _image_features(images: np.ndarray, verbose: bool) -> np.ndarray:
     from tinyvision.features import color_histogram_hsv, extract_features, hog_feature
 
     channels_last = np.ascontiguousarray(images.transpose(0, 2, 3, 1))
+    logger.info("extracting HOG and hue-histogram features of %d images", len(images))
     return extract_features(channels_last, [hog_feature, color_histogram_hsv], verbose=verbose)
 
 
@@ -344,7 +349,15 @@ class ClassificationTask:
         prep: statistics saved with a trained model (None: fit them on the training split,
             which then must be among splits)
         """
+        started = time.perf_counter()
+        logger.info("loading %s", config.dataset)
         data = load_dataset(config)
+        logger.info(
+            "loaded %s in %.1f s: %s",
+            config.dataset,
+            time.perf_counter() - started,
+            ", ".join(f"{len(data[f'y_{s}'])} {s}" for s in SPLITS),
+        )
         inputs = {s: _model_inputs(config, spec, data[f"X_{s}"], verbose) for s in splits}
         pca = None
         if prep is None:
@@ -353,6 +366,17 @@ class ClassificationTask:
             _check_saved_preprocessing(config, spec, prep, next(iter(inputs.values())))
         X = {s: _apply_preprocessing(spec, m, prep) for s, m in inputs.items()}
         return Prepared(data=data, prep=dict(prep), X=X, pca=pca)
+
+    def model_inputs(
+        self,
+        config: TrainConfig,
+        spec: ModelSpec,
+        prep: Mapping[str, np.ndarray],
+        images: np.ndarray,
+    ) -> np.ndarray:
+        """New raw images (N, C, H, W), as the loader gives them, turned into model inputs with
+        a trained run's preprocessing statistics prep (the same steps as prepare)."""
+        return _apply_preprocessing(spec, _model_inputs(config, spec, images, False), prep)
 
     def solver(self, model: Any, config: TrainConfig, prepared: Prepared, **kwargs: Any) -> Any:
         """A Solver for model on prepared's train and val splits, set up from config.
@@ -437,19 +461,30 @@ class ClassificationTask:
         prepared: Prepared,
         spec: ModelSpec,
         run_dir: Path,
+        split: str = "test",
     ) -> Any:
-        """The test split's confusion matrix (drawn as run_dir/confusion.png), per-class
-        precision, recall and F1, and top-k accuracy (a ClassifierEvaluation)."""
+        """The split's confusion matrix (drawn as run_dir/confusion.png), per-class precision,
+        recall and F1, top-k accuracy, and for images the misclassified examples
+        (run_dir/errors.png): a ClassifierEvaluation."""
         from tinyvision.classification_evaluation import class_names, evaluate_classifier
 
         names = class_names(config.dataset, prepared.num_classes)
+        raw = prepared.data[f"X_{split}"]
+        images = None
+        if raw.ndim == 4:
+            # To (N, H, W, C) on the 0-255 scale of the gallery; the digits come in [0, 1].
+            scale = 255.0 if config.dataset == "digits" else 1.0
+            images = np.asarray(raw, dtype=np.float64).transpose(0, 2, 3, 1) * scale
         return evaluate_classifier(
             model,
             spec,
-            prepared.X["test"],
-            prepared.data["y_test"],
+            prepared.X[split],
+            prepared.data[f"y_{split}"],
             names,
             run_dir / "confusion.png",
+            images=images,
+            gallery=run_dir / "errors.png",
+            split=split,
         )
 
 

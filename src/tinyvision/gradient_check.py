@@ -21,6 +21,7 @@ __all__ = [
     "rel_error",
 ]
 
+
 def rel_error(x: np.ndarray | float, y: np.ndarray | float) -> float:
     """Largest elementwise relative error |x - y| / max(1e-8, |x| + |y|)."""
     x = np.asarray(x, dtype=np.float64)

@@ -58,9 +58,11 @@ class Task(Protocol):
     def artifacts(self, config: Any, prepared: Any, run_dir: Path) -> None:
         """Write pictures of the prepared data (e.g. of its preprocessing) into run_dir."""
 
-    def report(self, model: Any, config: Any, prepared: Any, spec: ModelSpec, run_dir: Path) -> Any:
-        """What `evaluate` shows beyond the headline metric (None: nothing); may draw into
-        run_dir."""
+    def report(
+        self, model: Any, config: Any, prepared: Any, spec: ModelSpec, run_dir: Path, split: str
+    ) -> Any:
+        """What `evaluate` shows of split ("val" or "test") beyond the scores (None: nothing);
+        may draw into run_dir."""
 
 
 # fit(model, config, prepared, run_dir, verbose, resume) -> history

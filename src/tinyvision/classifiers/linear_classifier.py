@@ -36,7 +36,6 @@ from tinyvision.validation import (
 __all__ = ["LinearClassifier", "LinearSVM", "Softmax", "preprocess_for_linear"]
 
 
-
 class LinearClassifier(Model, ABC):
     """Scores = X @ W; subclasses define the loss. Its one parameter is "W" (once trained).
 

@@ -41,6 +41,9 @@ def run(args: argparse.Namespace) -> int:
     print(f"  train accuracy  {m['train_acc']:.4f}")
     print(f"  val accuracy    {m['val_acc']:.4f}")
     print(f"  test accuracy   {m['test_acc']:.4f}")
-    print(f"  seconds         {m['seconds']:.1f}")
+    print(
+        f"  seconds         {m['total_seconds']:.1f} (fit {m['fit_seconds']:.1f}, "
+        f"scoring {m['eval_seconds']:.1f})"
+    )
     print(f"run folder: {result.run_dir}")
     return 0
