@@ -128,15 +128,23 @@ def load_dataset(config: TrainConfig) -> dict[str, np.ndarray]:
     """
     data = DATASET_LOADERS[config.dataset](config, np.dtype(config.dtype))
     splits = {f"{kind}_{split}": data[f"{kind}_{split}"] for split in SPLITS for kind in "Xy"}
-    available = len(splits["y_train"])
-    if config.num_training is not None and config.dataset != "cifar10":
-        if config.num_training > available:
+    wanted = {
+        "train": None if config.dataset == "cifar10" else config.num_training,
+        "val": config.num_val,
+        "test": config.num_test,
+    }
+    for split, count in wanted.items():
+        available = len(splits[f"y_{split}"])
+        if count is None:
+            continue
+        if count > available:
+            flag = {"train": "--num-training", "val": "--num-val", "test": "--num-test"}[split]
             raise ValueError(
-                f"--num-training {config.num_training} is more than the {available} training "
-                f"examples of {config.dataset}; give at most {available}"
+                f"{flag} {count} is more than the {available} {split} examples of "
+                f"{config.dataset}; give at most {available}"
             )
-        splits["X_train"] = splits["X_train"][: config.num_training]
-        splits["y_train"] = splits["y_train"][: config.num_training]
+        splits[f"X_{split}"] = splits[f"X_{split}"][:count]
+        splits[f"y_{split}"] = splits[f"y_{split}"][:count]
     return splits
 
 
