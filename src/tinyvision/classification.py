@@ -12,6 +12,7 @@ centring, stored as one projection matrix with the mean (tinyvision.pca).
 from __future__ import annotations
 
 import logging
+import sys
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -159,7 +160,9 @@ def _image_features(images: np.ndarray, verbose: bool) -> np.ndarray:
 
     channels_last = np.ascontiguousarray(images.transpose(0, 2, 3, 1))
     logger.info("extracting HOG and hue-histogram features of %d images", len(images))
-    return extract_features(channels_last, [hog_feature, color_histogram_hsv], verbose=verbose)
+    # The bar only on a terminal: in a log file its frames would bury the epoch lines.
+    bar = verbose and sys.stderr.isatty()
+    return extract_features(channels_last, [hog_feature, color_histogram_hsv], verbose=bar)
 
 
 def _model_inputs(

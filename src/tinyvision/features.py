@@ -195,7 +195,7 @@ def extract_features(
     batched = [_batched(fn) for fn in feature_fns]
     chunks = []
     starts = range(0, len(imgs), chunk_size)
-    for start in tqdm(starts, desc="features", unit="chunk", disable=None if verbose else True):
+    for start in tqdm(starts, desc="features", unit="chunk", disable=not verbose):
         chunk = imgs[start : start + chunk_size]
         chunks.append(np.hstack([np.asarray(fn(chunk), dtype=np.float64) for fn in batched]))
     return np.vstack(chunks)
