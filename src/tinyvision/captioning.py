@@ -228,7 +228,9 @@ class CaptioningTask:
         """Version-1 caption configs already used dropout as the drop probability."""
         return dict(values)
 
-    def artifacts(self, config: CaptionConfig, prepared: CaptionPrepared, run_dir: Path) -> None:
+    def artifacts(
+        self, config: CaptionConfig, prepared: CaptionPrepared, run_dir: Path, model: Any
+    ) -> None:
         """Captioning data has no preprocessing to picture."""
 
     def report(

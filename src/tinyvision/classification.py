@@ -445,9 +445,12 @@ class ClassificationTask:
             values["dropout"] = 1.0 - values["dropout"]
         return values
 
-    def artifacts(self, config: TrainConfig, prepared: Prepared, run_dir: Path) -> None:
-        """With --preprocess: pca_scatter.png, pca_variance.png and, on pixels,
-        pca_components.png."""
+    def artifacts(self, config: TrainConfig, prepared: Prepared, run_dir: Path, model: Any) -> None:
+        """decision_boundary.png on 2-D points (the spiral); with --preprocess:
+        pca_scatter.png, pca_variance.png and, on pixels, pca_components.png."""
+        points = prepared.data["X_train"]
+        if points.ndim == 2 and points.shape[1] == 2:
+            self._plot_decision_boundary(config, prepared, run_dir, model)
         if prepared.pca is None:
             return
         from tinyvision.pca_plots import (
@@ -464,6 +467,26 @@ class ClassificationTask:
         images = prepared.data["X_train"]
         if images.ndim == 4 and not config.features:
             plot_pca_components(pca, images.shape[1:], run_dir / "pca_components.png")
+
+    def _plot_decision_boundary(
+        self, config: TrainConfig, prepared: Prepared, run_dir: Path, model: Any
+    ) -> None:
+        from tinyvision import registry
+        from tinyvision.vis_utils import plot_decision_boundary
+
+        spec = registry.get(config.model)
+
+        def predict(points: np.ndarray) -> np.ndarray:
+            inputs = self.model_inputs(config, spec, prepared.prep, points.astype(config.dtype))
+            return model.predict(inputs)
+
+        plot_decision_boundary(
+            predict,
+            prepared.data["X_train"],
+            prepared.data["y_train"],
+            run_dir / "decision_boundary.png",
+            title=f"{config.model} on {config.dataset}: decision regions, training points",
+        )
 
     def report(
         self,

@@ -149,7 +149,7 @@ def write_run(
     metrics["cpu_seconds"] = round(time.process_time() - started[1], 3)
     if spec.artifacts is not None:
         spec.artifacts(model, config, prepared, run_dir)
-    spec.task.artifacts(config, prepared, run_dir)
+    spec.task.artifacts(config, prepared, run_dir, model)
     runs.write_run_folder(
         run_dir,
         config=config.to_dict(),

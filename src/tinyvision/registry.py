@@ -55,7 +55,7 @@ class Task(Protocol):
     def upgrade_v1(self, values: dict[str, Any]) -> dict[str, Any]:
         """A version-1 config.json dict converted to the current meaning of its fields."""
 
-    def artifacts(self, config: Any, prepared: Any, run_dir: Path) -> None:
+    def artifacts(self, config: Any, prepared: Any, run_dir: Path, model: Any) -> None:
         """Write pictures of the prepared data (e.g. of its preprocessing) into run_dir."""
 
     def report(

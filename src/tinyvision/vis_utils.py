@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +20,7 @@ from matplotlib.figure import Figure
 
 __all__ = [
     "plot_class_templates",
+    "plot_decision_boundary",
     "plot_distance_matrix",
     "plot_first_layer_filters",
     "plot_hyperparameter_search",
@@ -269,6 +270,59 @@ def plot_confusion_matrix(
     ax.set_yticks(range(size), names)
     ax.set_xlabel("predicted class")
     ax.set_ylabel("true class")
+    ax.set_title(title)
+    fig.tight_layout()
+    return save_figure(fig, path)
+
+
+def plot_decision_boundary(
+    predict: Callable[[np.ndarray], np.ndarray],
+    X: np.ndarray,
+    y: np.ndarray,
+    path: PathLike,
+    resolution: int = 200,
+    title: str = "Decision regions",
+) -> Path:
+    """The class a model predicts over the plane, with the labelled points drawn on top.
+
+    predict: maps (M, 2) float points to (M,) int class labels
+    X: (N, 2) points, y: (N,) int labels in [0, C)
+    path: PNG file to write
+    resolution: grid cells per side over the points' range (plus a 10% margin)
+    returns the path written, as a Path
+    """
+    X, y = np.asarray(X, dtype=np.float64), np.asarray(y)
+    if X.ndim != 2 or X.shape[1] != 2 or y.shape != (len(X),) or len(X) == 0:
+        raise ValueError(
+            f"X must be (N, 2) points with y of shape (N,), got {X.shape} and {y.shape}; "
+            "a decision boundary is drawn for 2-D data only"
+        )
+    if resolution < 2:
+        raise ValueError(f"resolution must be at least 2 cells per side, got {resolution}")
+    low, high = X.min(axis=0), X.max(axis=0)
+    margin = 0.1 * np.maximum(high - low, 1e-12)
+    xs = np.linspace(low[0] - margin[0], high[0] + margin[0], resolution)
+    ys = np.linspace(low[1] - margin[1], high[1] + margin[1], resolution)
+    grid_x, grid_y = np.meshgrid(xs, ys)
+    regions = np.asarray(predict(np.column_stack([grid_x.ravel(), grid_y.ravel()])))
+    num_classes = int(max(y.max(), regions.max())) + 1
+    fig = Figure(figsize=(5.5, 5))
+    ax = fig.add_subplot()
+    levels = np.arange(num_classes + 1) - 0.5
+    ax.contourf(grid_x, grid_y, regions.reshape(grid_x.shape), levels=levels, cmap="tab10",
+                vmin=-0.5, vmax=9.5, alpha=0.3)  # fmt: skip
+    points = ax.scatter(X[:, 0], X[:, 1], c=y, cmap="tab10", vmin=-0.5, vmax=9.5, s=12,
+                        edgecolors="black", linewidths=0.3)  # fmt: skip
+    handles = [
+        ax.scatter(
+            [], [], color=points.cmap(points.norm(c)), edgecolors="black", label=f"class {c}"
+        )
+        for c in range(num_classes)
+    ]
+    ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.12),
+              ncol=min(num_classes, 5), frameon=False, fontsize="small")  # fmt: skip
+    ax.set_xlabel("x1")
+    ax.set_ylabel("x2")
     ax.set_title(title)
     fig.tight_layout()
     return save_figure(fig, path)
