@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tinyvision.experiments.common import finish_axes, new_figure, spans_decades
+from tinyvision.experiments.common import finish_axes, new_figure
+from tinyvision.vis_utils import spans_decades
 
 
 @pytest.mark.parametrize(

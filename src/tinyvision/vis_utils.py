@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
+import numpy.typing as npt
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
@@ -21,6 +22,7 @@ from matplotlib.figure import Figure
 __all__ = [
     "plot_class_templates",
     "plot_decision_boundary",
+    "spans_decades",
     "plot_distance_matrix",
     "plot_first_layer_filters",
     "plot_hyperparameter_search",
@@ -273,6 +275,17 @@ def plot_confusion_matrix(
     ax.set_title(title)
     fig.tight_layout()
     return save_figure(fig, path)
+
+
+# Positive values spanning more than this factor get a logarithmic y axis.
+_LOG_SPAN = 100.0
+
+
+def spans_decades(values: npt.ArrayLike) -> bool:
+    """True when the finite positive values span more than two decades (a case for log y)."""
+    values = np.asarray(values, dtype=np.float64).ravel()
+    positive = values[np.isfinite(values) & (values > 0)]
+    return positive.size > 1 and bool(positive.max() > _LOG_SPAN * positive.min())
 
 
 def plot_decision_boundary(

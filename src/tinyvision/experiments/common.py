@@ -23,7 +23,6 @@ __all__ = [
     "finish_axes",
     "new_figure",
     "save_figure",
-    "spans_decades",
     "train_net",
 ]
 
@@ -242,23 +241,14 @@ def new_figure(ncols: int = 1, nrows: int = 1, size: tuple[float, float] = (5.0,
     return figure, [ax for row in axes for ax in row]
 
 
-# Positive values spanning more than this factor get a logarithmic y axis.
-_LOG_SPAN = 100.0
-
-
-def spans_decades(values: Any) -> bool:
-    """True when the finite positive values span more than two decades (a case for log y)."""
-    values = np.asarray(values, dtype=np.float64).ravel()
-    positive = values[np.isfinite(values) & (values > 0)]
-    return positive.size > 1 and bool(positive.max() > _LOG_SPAN * positive.min())
-
-
 def finish_axes(ax: Any, xlabel: str, ylabel: str, log_if_decades: bool = False) -> None:
     """Label both axes and put the legend below the plot, where it covers no curve.
 
     log_if_decades: use a log y axis when the drawn values span more than two decades (e.g. a
         loss that explodes to 3e4 beside one of 0.5)
     """
+    from tinyvision.vis_utils import spans_decades
+
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     if log_if_decades:

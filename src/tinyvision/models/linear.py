@@ -42,7 +42,12 @@ def fit(
     """
     X_train, y_train = prepared.X["train"], prepared.data["y_train"]
     steps = math.ceil(len(y_train) / config.batch_size)
-    history: dict[str, Any] = {"loss_history": [], "train_acc_history": [], "val_acc_history": []}
+    history: dict[str, Any] = {
+        "loss_history": [],
+        "train_acc_history": [],
+        "val_acc_history": [],
+        "acc_epochs": list(range(1, config.epochs + 1)),
+    }
     learning_rate = config.learning_rate
     for epoch in range(1, config.epochs + 1):
         started = time.perf_counter()
