@@ -23,6 +23,7 @@ __all__ = [
     "plot_class_templates",
     "plot_decision_boundary",
     "spans_decades",
+    "template_images",
     "plot_distance_matrix",
     "plot_first_layer_filters",
     "plot_hyperparameter_search",
@@ -71,19 +72,17 @@ def visualize_grid(Xs: np.ndarray, ubound: float = 255.0, padding: int = 1) -> n
     return grid
 
 
-def plot_class_templates(
-    W: np.ndarray,
-    class_names: Sequence[str],
-    path: PathLike,
-    image_shape: tuple[int, ...] = (32, 32, 3),
-) -> Path:
-    """Show each class's learned linear weights as an image (the course's template picture).
+def template_images(
+    W: np.ndarray, image_shape: tuple[int, ...], per_class: bool = False
+) -> np.ndarray:
+    """The columns of linear weights as images on the 0-255 scale, min-max scaled.
 
     W: (D, C) weights, D = prod(image_shape) or prod(image_shape) + 1 (a bias row, dropped)
-    class_names: C names, one title per template
-    path: PNG file to write
-    image_shape: (H, W, 3) colour or (H, W) / (H, W, 1) grey shape of one template
-    returns the path written, as a Path
+    image_shape: the shape of one template, e.g. (32, 32, 3)
+    per_class: scale each template by its own minimum and maximum (every class uses the whole
+        range, so a class whose weights moved little is still visible); False scales all by
+        the overall minimum and maximum, as the course notebook does
+    returns (C, *image_shape) float64 in [0, 255]
     """
     W = np.asarray(W, dtype=np.float64)
     pixels = math.prod(image_shape)
@@ -92,14 +91,36 @@ def plot_class_templates(
             f"W must be (D, C) with D = {pixels} (image_shape {image_shape}) or {pixels + 1} "
             f"with a bias row, got shape {W.shape}"
         )
-    if len(class_names) != W.shape[1]:
-        raise ValueError(f"W has {W.shape[1]} classes but {len(class_names)} class_names came")
     templates = W[:pixels].T.reshape(-1, *image_shape)
-    # One scale for all classes, as in the course, so template contrasts are comparable.
-    low, high = templates.min(), templates.max()
-    templates = 255.0 * (templates - low) / (high - low) if high > low else 0 * templates
+    axes = tuple(range(1, templates.ndim)) if per_class else None
+    low = templates.min(axis=axes, keepdims=True)
+    span = templates.max(axis=axes, keepdims=True) - low
+    # A constant template has nothing to show: it stays black.
+    return 255.0 * np.divide(templates - low, span, out=np.zeros_like(templates), where=span > 0)
 
-    num_classes = W.shape[1]
+
+def plot_class_templates(
+    W: np.ndarray,
+    class_names: Sequence[str],
+    path: PathLike,
+    image_shape: tuple[int, ...] = (32, 32, 3),
+    per_class: bool = False,
+) -> Path:
+    """Show each class's learned linear weights as an image (the course's template picture).
+
+    W: (D, C) weights, D = prod(image_shape) or prod(image_shape) + 1 (a bias row, dropped)
+    class_names: C names, one title per template
+    path: PNG file to write
+    image_shape: (H, W, 3) colour or (H, W) / (H, W, 1) grey shape of one template
+    per_class: min-max scale each template on its own (see template_images); False: one
+        scale for all, as the course does
+    returns the path written, as a Path
+    """
+    templates = template_images(W, image_shape, per_class)
+    if len(class_names) != len(templates):
+        raise ValueError(f"W has {len(templates)} classes but {len(class_names)} class_names came")
+
+    num_classes = len(templates)
     cols = min(num_classes, 5)
     rows = math.ceil(num_classes / cols)
     fig = Figure(figsize=(2 * cols, 2.2 * rows))

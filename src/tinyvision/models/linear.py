@@ -93,7 +93,11 @@ def plot_templates(
 
     # Rows of W follow the flattened (C, H, W) pixels, then the bias row; templates want HWC.
     pixels = model.W[:-1].reshape(3, 32, 32, -1).transpose(1, 2, 0, 3)
-    plot_class_templates(pixels.reshape(3072, -1), CLASS_NAMES, run_dir / "templates.png")
+    # Each class on its own scale: on a short or small run one class's larger weights would
+    # otherwise leave the others as grey noise.
+    plot_class_templates(
+        pixels.reshape(3072, -1), CLASS_NAMES, run_dir / "templates.png", per_class=True
+    )
 
 
 def _register(name: str, model_class: type[LinearClassifier], defaults: dict) -> None:
