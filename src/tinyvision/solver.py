@@ -535,20 +535,24 @@ class Solver:
         else:
             logger.debug("iteration %d / %d: loss %f", iteration, num_iterations, loss)
 
-    def _log_epoch(self, lr: float | None, seconds: float) -> None:
-        """One log record per epoch: what a log file of a long run should hold."""
+    def _epoch_summary(self) -> str:
+        """The scores of the epoch just ended, for its log line (a subclass hook)."""
         per_epoch = self.loss_history[-self.iterations_per_epoch :]
         finite = [v for v in per_epoch if math.isfinite(v)]
         loss = sum(finite) / len(finite) if finite else math.nan
+        name = self.metric_name
+        return (
+            f"loss {loss:.4f}, train {name} {self.train_acc_history[-1]:.4f}, "
+            f"val {name} {self.val_acc_history[-1]:.4f}"
+        )
+
+    def _log_epoch(self, lr: float | None, seconds: float) -> None:
+        """One log record per epoch: what a log file of a long run should hold."""
         logger.info(
-            "epoch %d / %d: loss %.4f, train %s %.4f, val %s %.4f, lr %s, %.1f s",
+            "epoch %d / %d: %s, lr %s, %.1f s",
             self.epoch,
             self.num_epochs,
-            loss,
-            self.metric_name,
-            self.train_acc_history[-1],
-            self.metric_name,
-            self.val_acc_history[-1],
+            self._epoch_summary(),
             "-" if lr is None else f"{lr:.3g}",
             seconds,
         )

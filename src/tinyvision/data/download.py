@@ -146,7 +146,7 @@ def fetch_url(
                     unit_scale=True,
                     unit_divisor=1024,
                     desc=dest.name,
-                    disable=None if progress else True,
+                    disable=not progress,
                 ) as bar:
                     for chunk in _read_chunks(response, url):
                         out.write(chunk)
