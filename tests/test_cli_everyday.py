@@ -225,3 +225,34 @@ def test_predict_refuses_what_it_cannot_read(tmp_path, softmax_run, capsys):
     Image.fromarray(np.zeros((8, 8), dtype=np.uint8)).save(tmp_path / "x.png")
     assert main(["-q", "predict", str(spiral), str(tmp_path / "x.png")]) == 2
     assert "takes points, not pictures" in capsys.readouterr().err
+
+
+def test_read_image_gives_cifar10_pictures_as_32x32_rgb_on_the_0_255_scale(tmp_path):
+    from tinyvision.prediction import read_image
+
+    pixels = np.zeros((64, 96, 3), dtype=np.uint8)
+    pixels[:, :48] = (200, 10, 30)  # left half red, right half black
+    Image.fromarray(pixels).save(tmp_path / "wide.png")
+    image = read_image(tmp_path / "wide.png", "cifar10")
+    assert image.shape == (3, 32, 32) and image.dtype == np.float64
+    np.testing.assert_array_equal(
+        image[:, :, :16], np.broadcast_to([[[200]], [[10]], [[30]]], (3, 32, 16))
+    )
+    np.testing.assert_array_equal(image[:, :, 16:], 0)
+
+
+def test_read_image_inverts_dark_ink_on_light_paper_for_the_digits(tmp_path):
+    from tinyvision.prediction import read_image
+
+    paper = np.full((16, 16), 255, dtype=np.uint8)
+    paper[:, 4:8] = 0  # a dark stroke two digit-pixels wide
+    Image.fromarray(paper).save(tmp_path / "ink.png")
+    Image.fromarray(255 - paper).save(tmp_path / "glow.png")
+    ink, glow = (
+        read_image(tmp_path / "ink.png", "digits"),
+        read_image(tmp_path / "glow.png", "digits"),
+    )
+    assert ink.shape == (1, 8, 8)
+    np.testing.assert_array_equal(ink, glow)  # both become bright ink on black
+    np.testing.assert_array_equal(ink[0, :, 2:4], 1.0)
+    assert ink[0, :, :2].max() == 0.0 and ink[0, :, 4:].max() == 0.0

@@ -31,7 +31,8 @@ tinyvision: deep learning for computer vision from first principles.
 
 Train the classic course models (kNN, linear SVM, softmax, two-layer and deep
 fully-connected nets) on the embedded 8x8 digits, the spiral toy data or CIFAR-10,
-check the engine's gradients, and manage data sets.
+use them on your own pictures, check the engine's gradients, and manage data sets.
+Global options (-q, -v, --threads) go before or after the command.
 """
 
 EPILOG = """\
@@ -42,6 +43,7 @@ examples:
   tinyvision train --model svm --dataset cifar10
   tinyvision tune --model knn                        choose k by cross-validation
   tinyvision evaluate runs/softmax-digits-...        reproduce a run's test accuracy
+  tinyvision predict runs/softmax-digits-... my.png  classify your own pictures
   tinyvision gradcheck                               verify every layer's backward pass
 """
 
@@ -71,8 +73,8 @@ def _configure_logging(quiet: bool, verbose: bool) -> None:
         format="%(message)s",
         stream=sys.stderr,
     )
-    if verbose:
-        logging.getLogger("tinyvision").setLevel(logging.DEBUG)
+    # Set every time: main may run several times in one process (tests, notebooks).
+    logging.getLogger("tinyvision").setLevel(logging.DEBUG if verbose else logging.NOTSET)
 
 
 def _dataset_of(args: argparse.Namespace) -> str | None:
