@@ -201,7 +201,7 @@ def main() -> None:
                 f"{'reached' if reached else 'NOT reached'})",
             )
         )
-        print(_row("train_run seconds (all epochs)", f"{metrics['seconds']:.1f}"))
+        print(_row("train_run seconds (all epochs)", f"{metrics['total_seconds']:.1f}"))
     epoch = results["epoch_seconds"]
     print(
         f"\none epoch, {epoch['images']} images, {epoch['iterations']} updates, float32, "

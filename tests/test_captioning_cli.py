@@ -16,7 +16,7 @@ from tinyvision.config import CaptionConfig, resolve_config
 from tinyvision.pipeline import load_run
 
 TINY = ["--epochs", "2", "--num-train", "200", "--num-eval", "40", "--batch-size", "50"]
-REQUIRED = {"test_exact_match", "test_bleu4", "seconds", "model", "dataset"}
+REQUIRED = {"test_exact_match", "test_bleu4", "total_seconds", "model", "dataset"}
 
 
 @pytest.fixture(scope="module")
@@ -135,7 +135,7 @@ def test_bad_configs(changes, match):
 def test_cli_errors(tmp_path, capsys):
     with pytest.raises(SystemExit):
         main(["caption", "train", "--model", "gru"])
-    assert "invalid choice: 'gru'" in capsys.readouterr().err
+    assert "unknown choice 'gru'" in capsys.readouterr().err
     assert main(["caption", "train", "--dataset", "coco", "--data-dir", str(tmp_path)]) == 2
     err = capsys.readouterr().err
     assert "coco2014_captions.h5" in err and "--data-dir" in err

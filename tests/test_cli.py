@@ -24,7 +24,16 @@ def test_default_train_writes_run_folder_and_evaluate_reproduces_it(tmp_path, ca
     out = _train(tmp_path)
     assert RUN_FILES <= {p.name for p in out.iterdir()}
     metrics = json.loads((out / "metrics.json").read_text())
-    assert {"train_acc", "val_acc", "test_acc", "seconds", "model", "dataset"} <= set(metrics)
+    assert {
+        "train_acc",
+        "val_acc",
+        "test_acc",
+        "total_seconds",
+        "fit_seconds",
+        "eval_seconds",
+        "model",
+        "dataset",
+    } <= set(metrics)
     assert metrics["model"] == "softmax" and metrics["dataset"] == "digits"
     # Ten balanced classes: chance is 0.1; a working softmax on the digits is far above it.
     assert metrics["test_acc"] > 0.85

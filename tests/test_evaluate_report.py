@@ -178,9 +178,10 @@ def test_bad_preprocess_values_are_one_line_errors_naming_the_flag(tmp_path, cap
     with pytest.raises(SystemExit) as exit_info:
         main(["train", "--preprocess", spec, "--out", str(tmp_path / "r")])
     assert exit_info.value.code == 2
-    last = capsys.readouterr().err.strip().splitlines()[-1]
-    assert last.startswith("tinyvision train: error: argument --preprocess:")
-    assert f"got {spec!r}" in last
+    error, hint = capsys.readouterr().err.strip().splitlines()
+    assert error.startswith("tinyvision train: error: argument --preprocess:")
+    assert f"got {spec!r}" in error
+    assert hint == "see `tinyvision train --help`"
     assert not (tmp_path / "r").exists()
 
 

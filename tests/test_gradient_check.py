@@ -79,3 +79,26 @@ def test_grad_check_sparse_reports_small_errors_for_right_and_large_for_wrong_gr
 def test_grad_check_sparse_rejects_mismatched_gradient_shape():
     with pytest.raises(ValueError, match="shape"):
         grad_check_sparse(lambda v: 0.0, np.zeros((2, 2)), np.zeros(3))
+
+
+def test_course_printouts_reach_stdout_without_logging_set_up(capsys):
+    x = np.array([1.0, 2.0])
+
+    def f(v):
+        return float(np.sum(v**2))
+
+    eval_numerical_gradient(f, x, verbose=True)
+    errors = grad_check_sparse(f, x, 2 * x, num_checks=3, seed=0)
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split()[0] for line in lines[:2]] == ["(0,)", "(1,)"]
+    printed = np.array([float(line.split()[1]) for line in lines[:2]])
+    assert rel_error(printed, 2 * x) < 1e-8
+    assert len(lines) == 2 + len(errors)
+    assert all(line.startswith("numerical: ") and "relative error" in line for line in lines[2:])
+
+
+def test_silent_when_not_verbose(capsys):
+    x = np.array([1.0, 2.0])
+    eval_numerical_gradient(lambda v: float(np.sum(v)), x, verbose=False)
+    grad_check_sparse(lambda v: float(np.sum(v)), x, np.ones(2), num_checks=2, verbose=False)
+    assert capsys.readouterr().out == ""

@@ -89,7 +89,8 @@ def _flags(parser: argparse.ArgumentParser, *path: str) -> set[str]:
     "path, config_class, extra",
     [
         # --resume and --overwrite say what to do with the run folder; they are not settings.
-        (("train",), TrainConfig, {"resume", "overwrite"}),
+        # --print-config shows the settings instead of training.
+        (("train",), TrainConfig, {"resume", "overwrite", "print_config"}),
         (("caption", "train"), CaptionConfig, {"resume", "overwrite"}),
         (
             ("tune",),
@@ -100,7 +101,9 @@ def _flags(parser: argparse.ArgumentParser, *path: str) -> set[str]:
 )
 def test_every_config_field_is_a_flag_and_every_flag_a_field(path, config_class, extra):
     fields = {f.name for f in dataclasses.fields(config_class)}
-    assert _flags(build_parser(), *path) == fields | extra
+    # Every command also takes the global options, after its name as before it.
+    global_options = {"quiet", "verbose", "threads"}
+    assert _flags(build_parser(), *path) == fields | extra | global_options
 
 
 def test_flags_parse_into_the_typed_config(tmp_path):

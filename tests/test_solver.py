@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import math
 import sys
 from pathlib import Path
@@ -310,6 +311,25 @@ def test_verbose_messages_go_through_tqdm_write(data, monkeypatch):
     assert "; val_acc: " in lines[1]
     assert sum(line.startswith("(Iteration") for line in lines) == 3  # t = 0, 4, 8
     assert lines[-1].startswith("(Epoch 2 / 2) train acc: ")
+
+
+def test_quiet_solver_logs_one_line_per_epoch_and_updates_only_at_debug(data, caplog, capsys):
+    with caplog.at_level(logging.DEBUG, logger="tinyvision.solver"):
+        solver = make(data, verbose=False, num_epochs=2, print_every=4)
+        solver.train()
+    assert capsys.readouterr() == ("", "")  # no bar off a terminal, no course prints
+    infos = [r.getMessage() for r in caplog.records if r.levelno == logging.INFO]
+    debugs = [r.getMessage() for r in caplog.records if r.levelno == logging.DEBUG]
+    assert [m.split(":")[0] for m in infos] == ["epoch 1 / 2", "epoch 2 / 2"]
+    mean_loss = np.mean(solver.loss_history[5:])
+    assert f"loss {mean_loss:.4f}" in infos[1]
+    assert f"val acc {solver.val_acc_history[-1]:.4f}" in infos[1]
+    assert f"lr {solver.lr_history[-1]:.3g}" in infos[1]
+    assert [m.split(":")[0] for m in debugs] == [
+        "iteration 1 / 10",
+        "iteration 5 / 10",
+        "iteration 9 / 10",
+    ]
 
 
 def test_progress_bar_follows_verbose_by_default(data):

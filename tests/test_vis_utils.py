@@ -16,6 +16,7 @@ from tinyvision.vis_utils import (
     plot_loss_history,
     plot_mean_image,
     plot_misclassified,
+    template_images,
     visualize_grid,
 )
 
@@ -174,3 +175,21 @@ def test_plot_misclassified_checks_its_inputs(tmp_path):
         plot_misclassified(images, labels, labels + 1, ["a", "b"], tmp_path / "x.png")
     with pytest.raises(ValueError, match="examples_per_class must be >= 1"):
         plot_misclassified(images, labels, labels, ["a", "b"], tmp_path / "x.png", 0)
+
+
+def test_template_images_min_max_scale_globally_or_per_class():
+    rng = np.random.default_rng(0)
+    W = rng.standard_normal((2 * 2 * 3 + 1, 3))
+    W[:, 2] *= 100.0  # one class with much larger weights
+    pixels = W[:-1].T.reshape(3, 2, 2, 3)
+    overall = template_images(W, (2, 2, 3))
+    low, high = pixels.min(), pixels.max()
+    np.testing.assert_allclose(overall, 255.0 * (pixels - low) / (high - low))
+    per_class = template_images(W, (2, 2, 3), per_class=True)
+    for c in range(3):
+        expected = (pixels[c] - pixels[c].min()) / (pixels[c].max() - pixels[c].min())
+        np.testing.assert_allclose(per_class[c], 255.0 * expected)
+    # Globally, the small classes are squeezed into a narrow band; per class they are not.
+    assert np.ptp(overall[0]) < 20 and np.ptp(per_class[0]) == pytest.approx(255.0)
+    constant = template_images(np.ones((4, 2)), (2, 2), per_class=True)
+    np.testing.assert_array_equal(constant, np.zeros((2, 2, 2)))

@@ -228,7 +228,9 @@ class CaptioningTask:
         """Version-1 caption configs already used dropout as the drop probability."""
         return dict(values)
 
-    def artifacts(self, config: CaptionConfig, prepared: CaptionPrepared, run_dir: Path) -> None:
+    def artifacts(
+        self, config: CaptionConfig, prepared: CaptionPrepared, run_dir: Path, model: Any
+    ) -> None:
         """Captioning data has no preprocessing to picture."""
 
     def report(
@@ -238,8 +240,10 @@ class CaptioningTask:
         prepared: CaptionPrepared,
         spec: ModelSpec,
         run_dir: Path,
+        split: str = "test",
     ) -> None:
-        """`evaluate` shows exact match alone (`caption sample` shows the captions)."""
+        """Nothing beyond the scores: `evaluate` prints exact match and BLEU-4 (`caption
+        sample` shows the captions)."""
 
 
 CAPTIONING = CaptioningTask()

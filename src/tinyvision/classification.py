@@ -11,6 +11,9 @@ centring, stored as one projection matrix with the mean (tinyvision.pca).
 
 from __future__ import annotations
 
+import logging
+import sys
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +29,8 @@ from tinyvision.registry import ModelSpec
 __all__ = ["CLASSIFICATION", "Prepared", "load_dataset", "num_classes"]
 
 SPLITS = ("train", "val", "test")
+
+logger = logging.getLogger(__name__)
 
 # Shared by every classifier; each model's registration tunes them per data set.
 _COMMON_DEFAULTS: dict[str, Any] = {
@@ -124,15 +129,23 @@ def load_dataset(config: TrainConfig) -> dict[str, np.ndarray]:
     """
     data = DATASET_LOADERS[config.dataset](config, np.dtype(config.dtype))
     splits = {f"{kind}_{split}": data[f"{kind}_{split}"] for split in SPLITS for kind in "Xy"}
-    available = len(splits["y_train"])
-    if config.num_training is not None and config.dataset != "cifar10":
-        if config.num_training > available:
+    wanted = {
+        "train": None if config.dataset == "cifar10" else config.num_training,
+        "val": config.num_val,
+        "test": config.num_test,
+    }
+    for split, count in wanted.items():
+        available = len(splits[f"y_{split}"])
+        if count is None:
+            continue
+        if count > available:
+            flag = {"train": "--num-training", "val": "--num-val", "test": "--num-test"}[split]
             raise ValueError(
-                f"--num-training {config.num_training} is more than the {available} training "
-                f"examples of {config.dataset}; give at most {available}"
+                f"{flag} {count} is more than the {available} {split} examples of "
+                f"{config.dataset}; give at most {available}"
             )
-        splits["X_train"] = splits["X_train"][: config.num_training]
-        splits["y_train"] = splits["y_train"][: config.num_training]
+        splits[f"X_{split}"] = splits[f"X_{split}"][:count]
+        splits[f"y_{split}"] = splits[f"y_{split}"][:count]
     return splits
 
 
@@ -146,7 +159,10 @@ def _image_features(images: np.ndarray, verbose: bool) -> np.ndarray:
     from tinyvision.features import color_histogram_hsv, extract_features, hog_feature
 
     channels_last = np.ascontiguousarray(images.transpose(0, 2, 3, 1))
-    return extract_features(channels_last, [hog_feature, color_histogram_hsv], verbose=verbose)
+    logger.info("extracting HOG and hue-histogram features of %d images", len(images))
+    # The bar only on a terminal: in a log file its frames would bury the epoch lines.
+    bar = verbose and sys.stderr.isatty()
+    return extract_features(channels_last, [hog_feature, color_histogram_hsv], verbose=bar)
 
 
 def _model_inputs(
@@ -344,7 +360,15 @@ class ClassificationTask:
         prep: statistics saved with a trained model (None: fit them on the training split,
             which then must be among splits)
         """
+        started = time.perf_counter()
+        logger.info("loading %s", config.dataset)
         data = load_dataset(config)
+        logger.info(
+            "loaded %s in %.1f s: %s",
+            config.dataset,
+            time.perf_counter() - started,
+            ", ".join(f"{len(data[f'y_{s}'])} {s}" for s in SPLITS),
+        )
         inputs = {s: _model_inputs(config, spec, data[f"X_{s}"], verbose) for s in splits}
         pca = None
         if prep is None:
@@ -353,6 +377,17 @@ class ClassificationTask:
             _check_saved_preprocessing(config, spec, prep, next(iter(inputs.values())))
         X = {s: _apply_preprocessing(spec, m, prep) for s, m in inputs.items()}
         return Prepared(data=data, prep=dict(prep), X=X, pca=pca)
+
+    def model_inputs(
+        self,
+        config: TrainConfig,
+        spec: ModelSpec,
+        prep: Mapping[str, np.ndarray],
+        images: np.ndarray,
+    ) -> np.ndarray:
+        """New raw images (N, C, H, W), as the loader gives them, turned into model inputs with
+        a trained run's preprocessing statistics prep (the same steps as prepare)."""
+        return _apply_preprocessing(spec, _model_inputs(config, spec, images, False), prep)
 
     def solver(self, model: Any, config: TrainConfig, prepared: Prepared, **kwargs: Any) -> Any:
         """A Solver for model on prepared's train and val splits, set up from config.
@@ -410,9 +445,12 @@ class ClassificationTask:
             values["dropout"] = 1.0 - values["dropout"]
         return values
 
-    def artifacts(self, config: TrainConfig, prepared: Prepared, run_dir: Path) -> None:
-        """With --preprocess: pca_scatter.png, pca_variance.png and, on pixels,
-        pca_components.png."""
+    def artifacts(self, config: TrainConfig, prepared: Prepared, run_dir: Path, model: Any) -> None:
+        """decision_boundary.png on 2-D points (the spiral); with --preprocess:
+        pca_scatter.png, pca_variance.png and, on pixels, pca_components.png."""
+        points = prepared.data["X_train"]
+        if points.ndim == 2 and points.shape[1] == 2:
+            self._plot_decision_boundary(config, prepared, run_dir, model)
         if prepared.pca is None:
             return
         from tinyvision.pca_plots import (
@@ -430,6 +468,26 @@ class ClassificationTask:
         if images.ndim == 4 and not config.features:
             plot_pca_components(pca, images.shape[1:], run_dir / "pca_components.png")
 
+    def _plot_decision_boundary(
+        self, config: TrainConfig, prepared: Prepared, run_dir: Path, model: Any
+    ) -> None:
+        from tinyvision import registry
+        from tinyvision.vis_utils import plot_decision_boundary
+
+        spec = registry.get(config.model)
+
+        def predict(points: np.ndarray) -> np.ndarray:
+            inputs = self.model_inputs(config, spec, prepared.prep, points.astype(config.dtype))
+            return model.predict(inputs)
+
+        plot_decision_boundary(
+            predict,
+            prepared.data["X_train"],
+            prepared.data["y_train"],
+            run_dir / "decision_boundary.png",
+            title=f"{config.model} on {config.dataset}: decision regions, training points",
+        )
+
     def report(
         self,
         model: Any,
@@ -437,19 +495,30 @@ class ClassificationTask:
         prepared: Prepared,
         spec: ModelSpec,
         run_dir: Path,
+        split: str = "test",
     ) -> Any:
-        """The test split's confusion matrix (drawn as run_dir/confusion.png), per-class
-        precision, recall and F1, and top-k accuracy (a ClassifierEvaluation)."""
+        """The split's confusion matrix (drawn as run_dir/confusion.png), per-class precision,
+        recall and F1, top-k accuracy, and for images the misclassified examples
+        (run_dir/errors.png): a ClassifierEvaluation."""
         from tinyvision.classification_evaluation import class_names, evaluate_classifier
 
         names = class_names(config.dataset, prepared.num_classes)
+        raw = prepared.data[f"X_{split}"]
+        images = None
+        if raw.ndim == 4:
+            # To (N, H, W, C) on the 0-255 scale of the gallery; the digits come in [0, 1].
+            scale = 255.0 if config.dataset == "digits" else 1.0
+            images = np.asarray(raw, dtype=np.float64).transpose(0, 2, 3, 1) * scale
         return evaluate_classifier(
             model,
             spec,
-            prepared.X["test"],
-            prepared.data["y_test"],
+            prepared.X[split],
+            prepared.data[f"y_{split}"],
             names,
             run_dir / "confusion.png",
+            images=images,
+            gallery=run_dir / "errors.png",
+            split=split,
         )
 
 

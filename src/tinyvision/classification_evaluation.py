@@ -39,6 +39,8 @@ class ClassifierEvaluation:
     top_k: {k: accuracy} for k in TOP_K below C, or None when it could not be measured
     top_k_missing: why top_k is None (e.g. "knn gives labels, not class scores"), else None
     picture: the confusion.png written, or None
+    gallery: the errors.png written (misclassified examples by predicted class), or None
+    split: the split evaluated ("test" or "val")
     """
 
     class_names: tuple[str, ...]
@@ -47,6 +49,8 @@ class ClassifierEvaluation:
     top_k: dict[int, float] | None
     top_k_missing: str | None
     picture: Path | None
+    gallery: Path | None = None
+    split: str = "test"
 
 
 def class_names(dataset: str, num_classes: int) -> tuple[str, ...]:
@@ -81,6 +85,9 @@ def evaluate_classifier(
     y: np.ndarray,
     names: tuple[str, ...],
     picture: Path | None = None,
+    images: np.ndarray | None = None,
+    gallery: Path | None = None,
+    split: str = "test",
 ) -> ClassifierEvaluation:
     """Confusion matrix, per-class report and top-k accuracy of model on (X, y).
 
@@ -88,8 +95,12 @@ def evaluate_classifier(
     X: (N, ...) inputs as the model takes them; y: (N,) int64 labels in [0, C)
     names: C class names, C = the number of classes of the data set
     picture: where to draw the confusion matrix (None: no picture)
+    images: (N, H, W, 3) or (N, H, W) pictures of the examples on the 0-255 scale, for the
+        gallery (None: no gallery)
+    gallery: where to draw misclassified examples by predicted class (needs images)
+    split: the split's name, for the titles
     """
-    from tinyvision.vis_utils import plot_confusion_matrix
+    from tinyvision.vis_utils import plot_confusion_matrix, plot_misclassified
 
     num_classes = len(names)
     predicted = model.predict(X)
@@ -104,8 +115,12 @@ def evaluate_classifier(
         top_k = {k: top_k_accuracy(y, scores, k) for k in TOP_K if k < num_classes}
     matrix = confusion_matrix(y, predicted, num_classes)
     if picture is not None:
-        title = f"Confusion matrix, test split ({len(y)} examples)"
+        title = f"Confusion matrix, {split} split ({len(y)} examples)"
         picture = plot_confusion_matrix(matrix, names, picture, title=title)
+    if gallery is not None and images is not None:
+        gallery = plot_misclassified(images, y, predicted, names, gallery)
+    else:
+        gallery = None
     return ClassifierEvaluation(
         class_names=names,
         confusion=matrix,
@@ -113,4 +128,6 @@ def evaluate_classifier(
         top_k=top_k,
         top_k_missing=missing,
         picture=picture,
+        gallery=gallery,
+        split=split,
     )

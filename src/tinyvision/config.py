@@ -224,6 +224,18 @@ class TrainConfig(RunConfig):
         check="positive_int",
         metavar="N",
     )
+    num_val: int | None = setting(
+        "use only the first N validation examples, for a quick look",
+        check="positive_int",
+        metavar="N",
+        unset="all",
+    )
+    num_test: int | None = setting(
+        "use only the first N test examples, for a quick look",
+        check="positive_int",
+        metavar="N",
+        unset="all",
+    )
     devices: int | None = setting(
         "processes (CPU) or GPUs to train on, per machine (torch models)",
         check="positive_int",

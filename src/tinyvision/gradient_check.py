@@ -7,7 +7,6 @@ course's lambdas ignore their argument and read the array through a closure.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -21,8 +20,6 @@ __all__ = [
     "grad_check_sparse",
     "rel_error",
 ]
-
-logger = logging.getLogger(__name__)
 
 
 def rel_error(x: np.ndarray | float, y: np.ndarray | float) -> float:
@@ -54,13 +51,14 @@ def eval_numerical_gradient(
 
     f: maps x (any shape) to a scalar
     x: float array, perturbed in place and restored
+    verbose: print each coordinate's index and gradient, as the course does
     returns grad, same shape as x, float64
     """
     grad = np.zeros(x.shape, dtype=np.float64)
     for index in np.ndindex(*x.shape):
         grad[index] = _centred_difference(lambda: f(x), x, index, h)
         if verbose:
-            logger.info("%s %g", index, grad[index])
+            print(index, grad[index])
     return grad
 
 
@@ -119,10 +117,12 @@ def grad_check_sparse(
     num_checks: int = 10,
     h: float = 1e-5,
     seed: int | None = None,
+    verbose: bool = True,
 ) -> list[float]:
     """Compare analytic_grad with centred differences at num_checks random coordinates.
 
-    Returns the relative error of each checked coordinate (also logged), so a caller can assert.
+    verbose: print one line per checked coordinate, as the course does (False: silent)
+    Returns the relative error of each checked coordinate, so a caller can assert.
     """
     if analytic_grad.shape != x.shape:
         raise ValueError(
@@ -137,12 +137,7 @@ def grad_check_sparse(
         analytic = float(analytic_grad[index])
         denominator = abs(numeric) + abs(analytic)
         error = abs(numeric - analytic) / denominator if denominator > 0 else 0.0
-        logger.info(
-            "index %s numerical: %f analytic: %f, relative error: %e",
-            index,
-            numeric,
-            analytic,
-            error,
-        )
+        if verbose:
+            print(f"numerical: {numeric:f} analytic: {analytic:f}, relative error: {error:e}")
         errors.append(error)
     return errors

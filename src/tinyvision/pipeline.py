@@ -15,6 +15,8 @@ Nothing here knows a model by name: each model's registration (tinyvision.regist
 
 from __future__ import annotations
 
+import dataclasses
+import logging
 import math
 import time
 from dataclasses import dataclass
@@ -38,6 +40,8 @@ __all__ = [
     "train_run",
     "write_run",
 ]
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -75,8 +79,10 @@ def fit(
     """
     if spec.fit is not None:
         return spec.fit(model, config, prepared, run_dir, verbose, resume)
+    # The course's per-update prints stay off: the Solver logs one line per epoch instead, and
+    # its bar shows only on a terminal.
     solver = spec.task.solver(
-        model, config, prepared, verbose=verbose, out_dir=run_dir, resume=resume
+        model, config, prepared, verbose=False, progress=verbose, out_dir=run_dir, resume=resume
     )
     try:
         solver.train()
@@ -84,6 +90,15 @@ def fit(
         error.history = solver.history()
         raise
     return solver.history()
+
+
+def _split_sizes(prepared: Any) -> list[str]:
+    """Each split with its size ("test (10000)") when prepared holds y_<split> labels."""
+    return [
+        f"{name.removeprefix('y_')} ({len(values)})"
+        for name, values in prepared.data.items()
+        if name.startswith("y_") and hasattr(values, "__len__")
+    ]
 
 
 def _history_metrics(history: dict[str, Any]) -> dict[str, Any]:
@@ -110,22 +125,31 @@ def write_run(
     run_dir: Path,
     started: tuple[float, float],
     status: str = "completed",
+    fit_seconds: float | None = None,
 ) -> RunResult:
     """Score the trained model and write metrics, history, model.npz and plots.
 
     started: (time.perf_counter(), time.process_time()) when the run began
     status: "completed", or "diverged" for a run stopped by a non-finite loss (the model then
         holds the last good parameters, which are scored and saved)
+    fit_seconds: how long the fit took, recorded as metrics["fit_seconds"] (None: not recorded)
     """
     metrics: dict[str, Any] = {"model": config.model, "dataset": config.dataset, "status": status}
+    scoring = time.perf_counter()
+    logger.info("scoring the model on %s", ", ".join(_split_sizes(prepared)) or "every split")
     metrics.update(spec.task.score(model, config, prepared, spec))
+    eval_seconds = time.perf_counter() - scoring
+    logger.info("scored in %.1f s", eval_seconds)
     metrics.update(_history_metrics(history))
-    metrics["seconds"] = round(time.perf_counter() - started[0], 3)
+    if fit_seconds is not None:
+        metrics["fit_seconds"] = round(fit_seconds, 3)
+    metrics["eval_seconds"] = round(eval_seconds, 3)
+    metrics["total_seconds"] = round(time.perf_counter() - started[0], 3)
     # CPU time says how much work the run was on a machine shared with other jobs.
     metrics["cpu_seconds"] = round(time.process_time() - started[1], 3)
     if spec.artifacts is not None:
         spec.artifacts(model, config, prepared, run_dir)
-    spec.task.artifacts(config, prepared, run_dir)
+    spec.task.artifacts(config, prepared, run_dir, model)
     runs.write_run_folder(
         run_dir,
         config=config.to_dict(),
@@ -148,13 +172,17 @@ def _fit_and_write(
 ) -> RunResult:
     """Build, fit and write; a diverged run still writes its folder, then the error goes on."""
     model = spec.build(config, prepared)
+    fitting = time.perf_counter()
     try:
         history = fit(spec, model, config, prepared, run_dir, verbose, resume)
     except TrainingDivergedError as error:
         history = getattr(error, "history", {})
-        write_run(spec, model, config, prepared, history, run_dir, started, "diverged")
+        seconds = time.perf_counter() - fitting
+        write_run(spec, model, config, prepared, history, run_dir, started, "diverged", seconds)
         raise
-    return write_run(spec, model, config, prepared, history, run_dir, started)
+    seconds = time.perf_counter() - fitting
+    logger.info("fitted in %.1f s", seconds)
+    return write_run(spec, model, config, prepared, history, run_dir, started, "completed", seconds)
 
 
 def _train_as_worker(spec: ModelSpec, config: RunConfig, prepared: Any) -> RunResult:
@@ -224,15 +252,26 @@ def read_run_config(run_dir: str | Path) -> RunConfig:
 
 
 def load_run(
-    run_dir: str | Path, splits: tuple[str, ...] = ("test",), verbose: bool = False
+    run_dir: str | Path,
+    splits: tuple[str, ...] = ("test",),
+    verbose: bool = False,
+    data_dir: str | Path | None = None,
 ) -> LoadedRun:
     """Rebuild the trained model of a run folder, with the data of the given splits.
 
+    data_dir: where the run's data set lives on this machine (None: the run's own data_dir)
     raises DataError (naming the file and the key) when the folder is not a complete run of
     this or an earlier version of tinyvision
     """
     run_dir = Path(run_dir)
     config = read_run_config(run_dir)
+    if data_dir is not None:
+        config = dataclasses.replace(config, data_dir=str(data_dir))
+    if not (run_dir / "model.npz").is_file():
+        raise DataError(
+            f"{run_dir} holds no model.npz: the run did not finish (continue it with "
+            f"`tinyvision train --resume {run_dir}`)"
+        )
     spec = registry.get(config.model)
     arrays = runs.load_arrays(run_dir / "model.npz")
     state = {k.removeprefix("model/"): v for k, v in arrays.items() if k.startswith("model/")}
@@ -254,30 +293,45 @@ def load_run(
     return LoadedRun(config=config, spec=spec, prepared=prepared, model=model)
 
 
-def evaluate_run(run_dir: str | Path, verbose: bool = False) -> dict[str, Any]:
-    """Reload a run folder's model and score it on the test split again.
+def evaluate_run(
+    run_dir: str | Path,
+    verbose: bool = False,
+    split: str = "test",
+    data_dir: str | Path | None = None,
+) -> dict[str, Any]:
+    """Reload a run folder's model and score it on one split again.
 
-    The task's report (classifiers: confusion matrix, per-class scores, top-k accuracy) comes
-    too, and may draw into the run folder (classifiers: confusion.png).
-    returns {"metric": the task's headline metric (e.g. "test_acc"), "value": reproduced,
-        "recorded": from metrics.json, "model", "dataset", "run_dir", "scores": every test
-        score, "report": the task's report or None}
+    The task's report (classifiers: confusion matrix, per-class scores, top-k accuracy,
+    drawn as confusion.png and errors.png in the run folder; captioning: its scores) comes
+    too. Only the test split's score can be compared with metrics.json; for the val split
+    "recorded" is the val score of metrics.json.
+    split: "val" or "test"
+    data_dir: where the run's data set lives on this machine (None: the run's own data_dir)
+    returns {"metric": the task's headline metric on split (e.g. "test_acc"), "value":
+        reproduced, "recorded": from metrics.json or None, "model", "dataset", "run_dir",
+        "split", "scores": every score on split, "report": the task's report or None}
     """
+    if split not in ("val", "test"):
+        raise ValueError(f"split must be 'val' or 'test', got {split!r}")
     run_dir = Path(run_dir)
-    loaded = load_run(run_dir, ("test",), verbose)
+    loaded = load_run(run_dir, (split,), verbose, data_dir=data_dir)
     spec, task = loaded.spec, loaded.spec.task
     recorded = runs.load_json(run_dir / "metrics.json")
-    scores = task.score(loaded.model, loaded.config, loaded.prepared, spec, splits=("test",))
-    metric = task.primary_metric
-    if not isinstance(recorded, dict) or metric not in recorded:
-        raise DataError(f"{run_dir / 'metrics.json'} has no {metric!r}; the run did not finish")
+    scores = task.score(loaded.model, loaded.config, loaded.prepared, spec, splits=(split,))
+    metric = task.primary_metric.replace("test_", f"{split}_", 1)
+    if not isinstance(recorded, dict) or task.primary_metric not in recorded:
+        raise DataError(
+            f"{run_dir / 'metrics.json'} has no {task.primary_metric!r}; the run did not finish"
+        )
+    report = task.report(loaded.model, loaded.config, loaded.prepared, spec, run_dir, split)
     return {
         "run_dir": str(run_dir),
         "model": loaded.config.model,
         "dataset": loaded.config.dataset,
+        "split": split,
         "metric": metric,
         "value": scores[metric],
-        "recorded": recorded[metric],
+        "recorded": recorded.get(metric),
         "scores": scores,
-        "report": task.report(loaded.model, loaded.config, loaded.prepared, spec, run_dir),
+        "report": report,
     }

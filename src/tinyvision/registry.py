@@ -55,12 +55,14 @@ class Task(Protocol):
     def upgrade_v1(self, values: dict[str, Any]) -> dict[str, Any]:
         """A version-1 config.json dict converted to the current meaning of its fields."""
 
-    def artifacts(self, config: Any, prepared: Any, run_dir: Path) -> None:
+    def artifacts(self, config: Any, prepared: Any, run_dir: Path, model: Any) -> None:
         """Write pictures of the prepared data (e.g. of its preprocessing) into run_dir."""
 
-    def report(self, model: Any, config: Any, prepared: Any, spec: ModelSpec, run_dir: Path) -> Any:
-        """What `evaluate` shows beyond the headline metric (None: nothing); may draw into
-        run_dir."""
+    def report(
+        self, model: Any, config: Any, prepared: Any, spec: ModelSpec, run_dir: Path, split: str
+    ) -> Any:
+        """What `evaluate` shows of split ("val" or "test") beyond the scores (None: nothing);
+        may draw into run_dir."""
 
 
 # fit(model, config, prepared, run_dir, verbose, resume) -> history

@@ -166,11 +166,15 @@ def plot_history(history: Mapping[str, Any], out_dir: str | os.PathLike) -> list
     """Draw loss.png (loss per iteration) and accuracy.png (accuracy per epoch) into out_dir.
 
     history: may hold "loss_history" (per iteration), "train_acc_history" and
-             "val_acc_history" (per epoch); missing or empty curves are left out.
+             "val_acc_history" (per epoch, at the epochs "acc_epochs" when given, else 0, 1,
+             ...); missing or empty curves are left out. A loss spanning more than two
+             decades is drawn on a log axis.
     returns the paths written
     """
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
+
+    from tinyvision.vis_utils import spans_decades
 
     out_dir = Path(out_dir)
     written = []
@@ -182,6 +186,9 @@ def plot_history(history: Mapping[str, Any], out_dir: str | os.PathLike) -> list
         axes.plot(np.arange(1, len(losses) + 1), losses, linewidth=0.8)
         axes.set_xlabel("iteration")
         axes.set_ylabel("training loss")
+        if spans_decades(losses):  # an early spike would flatten the rest on a linear axis
+            axes.set_yscale("log")
+            axes.set_ylabel("training loss (log scale)")
         axes.set_title("Training loss")
         figure.tight_layout()
         figure.savefig(out_dir / "loss.png", dpi=100)
@@ -194,11 +201,13 @@ def plot_history(history: Mapping[str, Any], out_dir: str | os.PathLike) -> list
         axes = figure.add_subplot()
         for label, curve in (("train", train_acc), ("val", val_acc)):
             if curve:
-                axes.plot(np.arange(len(curve)), curve, marker="o", label=label)
+                epochs = history.get("acc_epochs") or np.arange(len(curve))
+                axes.plot(epochs, curve, marker="o", markersize=3, label=label)
         axes.set_xlabel("epoch")
         axes.set_ylabel("accuracy")
         axes.set_title("Classification accuracy")
-        axes.legend()
+        # Below the plot, where it covers no curve.
+        axes.legend(loc="upper center", bbox_to_anchor=(0.5, -0.15), ncol=2, frameon=False)
         figure.tight_layout()
         figure.savefig(out_dir / "accuracy.png", dpi=100)
         written.append(out_dir / "accuracy.png")

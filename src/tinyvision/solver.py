@@ -26,6 +26,7 @@ from __future__ import annotations
 import copy
 import logging
 import math
+import time
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, ClassVar
@@ -108,9 +109,12 @@ class Solver:
     end), batch_size (100), num_epochs (10), num_train_samples (1000, train examples for
     accuracy checks; None for all), num_val_samples (None = all), checkpoint_name (None; writes
     f"{checkpoint_name}_epoch_{epoch}.npz"), print_every (10), verbose (True, messages via
-    tqdm.write).
+    tqdm.write). Whatever verbose says, every epoch also logs one INFO record (loss, train
+    and val metric, learning rate, seconds) and, when not verbose, every print_every-th update
+    one DEBUG record, on the logger "tinyvision.solver".
     Extensions: seed (None; seeds the Solver's Generator and numpy's legacy global RNG),
-    progress (None = verbose; a tqdm bar per epoch), patience (None; stop after that many epochs
+    progress (None = verbose; a tqdm bar per epoch, shown on a terminal or in a notebook, never
+    in a pipe or a file), patience (None; stop after that many epochs
     without val-accuracy improvement), out_dir (None; run folder with history.json,
     checkpoint.npz and best.npz), checkpoint_every (1 epoch), resume (None; a checkpoint.npz
     to continue from), lr_schedule (None; a tinyvision.schedules schedule used instead of
@@ -260,6 +264,7 @@ class Solver:
         """Set up the book-keeping for a fresh run. Don't call this manually."""
         self.epoch = 0
         self.iteration = 0
+        self._epoch_started = time.perf_counter()
         self.best_val_acc = 0.0
         self.best_params = copy.deepcopy(self.model.params)
         self.best_buffers = get_buffers(self.model)
@@ -497,20 +502,19 @@ class Solver:
         """Run one epoch of updates, printing the loss and checking accuracy after update 1."""
         ipe = self.iterations_per_epoch
         batches = iter(self.train_loader) if self.train_loader is not None else [None] * ipe
+        # disable=None: a bar on a terminal or in a notebook, none in a pipe or a file.
         bar = tqdm(
             total=ipe,
             desc=f"Epoch {self.epoch + 1}/{self.num_epochs}",
-            disable=not self.progress,
+            disable=None if self.progress else True,
             leave=False,
         )
         try:
             for batch in batches:
                 self._step(batch)
                 t = self.iteration - 1
-                if self.verbose and t % self.print_every == 0:
-                    tqdm.write(
-                        f"(Iteration {t + 1} / {num_iterations}) loss: {self.loss_history[-1]:f}"
-                    )
+                if t % self.print_every == 0:
+                    self._report_iteration(t + 1, num_iterations)
                 # The course also checks accuracy after the very first update.
                 if t == 0 and ipe > 1:
                     self._evaluate()
@@ -522,6 +526,36 @@ class Solver:
                     break
         finally:
             bar.close()
+
+    def _report_iteration(self, iteration: int, num_iterations: int) -> None:
+        """The course's loss line when verbose; otherwise a debug log record."""
+        loss = self.loss_history[-1]
+        if self.verbose:
+            tqdm.write(f"(Iteration {iteration} / {num_iterations}) loss: {loss:f}")
+        else:
+            logger.debug("iteration %d / %d: loss %f", iteration, num_iterations, loss)
+
+    def _epoch_summary(self) -> str:
+        """The scores of the epoch just ended, for its log line (a subclass hook)."""
+        per_epoch = self.loss_history[-self.iterations_per_epoch :]
+        finite = [v for v in per_epoch if math.isfinite(v)]
+        loss = sum(finite) / len(finite) if finite else math.nan
+        name = self.metric_name
+        return (
+            f"loss {loss:.4f}, train {name} {self.train_acc_history[-1]:.4f}, "
+            f"val {name} {self.val_acc_history[-1]:.4f}"
+        )
+
+    def _log_epoch(self, lr: float | None, seconds: float) -> None:
+        """One log record per epoch: what a log file of a long run should hold."""
+        logger.info(
+            "epoch %d / %d: %s, lr %s, %.1f s",
+            self.epoch,
+            self.num_epochs,
+            self._epoch_summary(),
+            "-" if lr is None else f"{lr:.3g}",
+            seconds,
+        )
 
     def _end_epoch(self) -> bool:
         """Decay, evaluate, write history and checkpoints; True when early stopping triggers."""
@@ -536,6 +570,7 @@ class Solver:
             self.epochs_without_improvement = 0
         else:
             self.epochs_without_improvement += 1
+        self._log_epoch(lr, time.perf_counter() - self._epoch_started)
         if self.patience is not None and self.epochs_without_improvement >= self.patience:
             self.stopped_early = True
             logger.info(
@@ -561,6 +596,7 @@ class Solver:
         while self.epoch < self.num_epochs and not self.stopped_early:
             if self._schedule_unit == "epoch":
                 self._set_learning_rate(self.lr_schedule(self.epoch))
+            self._epoch_started = time.perf_counter()
             self._train_epoch(num_iterations)
             self._end_epoch()
         self.model.params = copy.deepcopy(self.best_params)

@@ -10,16 +10,20 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
+import numpy.typing as npt
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 __all__ = [
     "plot_class_templates",
+    "plot_decision_boundary",
+    "spans_decades",
+    "template_images",
     "plot_distance_matrix",
     "plot_first_layer_filters",
     "plot_hyperparameter_search",
@@ -68,19 +72,17 @@ def visualize_grid(Xs: np.ndarray, ubound: float = 255.0, padding: int = 1) -> n
     return grid
 
 
-def plot_class_templates(
-    W: np.ndarray,
-    class_names: Sequence[str],
-    path: PathLike,
-    image_shape: tuple[int, ...] = (32, 32, 3),
-) -> Path:
-    """Show each class's learned linear weights as an image (the course's template picture).
+def template_images(
+    W: np.ndarray, image_shape: tuple[int, ...], per_class: bool = False
+) -> np.ndarray:
+    """The columns of linear weights as images on the 0-255 scale, min-max scaled.
 
     W: (D, C) weights, D = prod(image_shape) or prod(image_shape) + 1 (a bias row, dropped)
-    class_names: C names, one title per template
-    path: PNG file to write
-    image_shape: (H, W, 3) colour or (H, W) / (H, W, 1) grey shape of one template
-    returns the path written, as a Path
+    image_shape: the shape of one template, e.g. (32, 32, 3)
+    per_class: scale each template by its own minimum and maximum (every class uses the whole
+        range, so a class whose weights moved little is still visible); False scales all by
+        the overall minimum and maximum, as the course notebook does
+    returns (C, *image_shape) float64 in [0, 255]
     """
     W = np.asarray(W, dtype=np.float64)
     pixels = math.prod(image_shape)
@@ -89,14 +91,36 @@ def plot_class_templates(
             f"W must be (D, C) with D = {pixels} (image_shape {image_shape}) or {pixels + 1} "
             f"with a bias row, got shape {W.shape}"
         )
-    if len(class_names) != W.shape[1]:
-        raise ValueError(f"W has {W.shape[1]} classes but {len(class_names)} class_names came")
     templates = W[:pixels].T.reshape(-1, *image_shape)
-    # One scale for all classes, as in the course, so template contrasts are comparable.
-    low, high = templates.min(), templates.max()
-    templates = 255.0 * (templates - low) / (high - low) if high > low else 0 * templates
+    axes = tuple(range(1, templates.ndim)) if per_class else None
+    low = templates.min(axis=axes, keepdims=True)
+    span = templates.max(axis=axes, keepdims=True) - low
+    # A constant template has nothing to show: it stays black.
+    return 255.0 * np.divide(templates - low, span, out=np.zeros_like(templates), where=span > 0)
 
-    num_classes = W.shape[1]
+
+def plot_class_templates(
+    W: np.ndarray,
+    class_names: Sequence[str],
+    path: PathLike,
+    image_shape: tuple[int, ...] = (32, 32, 3),
+    per_class: bool = False,
+) -> Path:
+    """Show each class's learned linear weights as an image (the course's template picture).
+
+    W: (D, C) weights, D = prod(image_shape) or prod(image_shape) + 1 (a bias row, dropped)
+    class_names: C names, one title per template
+    path: PNG file to write
+    image_shape: (H, W, 3) colour or (H, W) / (H, W, 1) grey shape of one template
+    per_class: min-max scale each template on its own (see template_images); False: one
+        scale for all, as the course does
+    returns the path written, as a Path
+    """
+    templates = template_images(W, image_shape, per_class)
+    if len(class_names) != len(templates):
+        raise ValueError(f"W has {len(templates)} classes but {len(class_names)} class_names came")
+
+    num_classes = len(templates)
     cols = min(num_classes, 5)
     rows = math.ceil(num_classes / cols)
     fig = Figure(figsize=(2 * cols, 2.2 * rows))
@@ -269,6 +293,70 @@ def plot_confusion_matrix(
     ax.set_yticks(range(size), names)
     ax.set_xlabel("predicted class")
     ax.set_ylabel("true class")
+    ax.set_title(title)
+    fig.tight_layout()
+    return save_figure(fig, path)
+
+
+# Positive values spanning more than this factor get a logarithmic y axis.
+_LOG_SPAN = 100.0
+
+
+def spans_decades(values: npt.ArrayLike) -> bool:
+    """True when the finite positive values span more than two decades (a case for log y)."""
+    values = np.asarray(values, dtype=np.float64).ravel()
+    positive = values[np.isfinite(values) & (values > 0)]
+    return positive.size > 1 and bool(positive.max() > _LOG_SPAN * positive.min())
+
+
+def plot_decision_boundary(
+    predict: Callable[[np.ndarray], np.ndarray],
+    X: np.ndarray,
+    y: np.ndarray,
+    path: PathLike,
+    resolution: int = 200,
+    title: str = "Decision regions",
+) -> Path:
+    """The class a model predicts over the plane, with the labelled points drawn on top.
+
+    predict: maps (M, 2) float points to (M,) int class labels
+    X: (N, 2) points, y: (N,) int labels in [0, C)
+    path: PNG file to write
+    resolution: grid cells per side over the points' range (plus a 10% margin)
+    returns the path written, as a Path
+    """
+    X, y = np.asarray(X, dtype=np.float64), np.asarray(y)
+    if X.ndim != 2 or X.shape[1] != 2 or y.shape != (len(X),) or len(X) == 0:
+        raise ValueError(
+            f"X must be (N, 2) points with y of shape (N,), got {X.shape} and {y.shape}; "
+            "a decision boundary is drawn for 2-D data only"
+        )
+    if resolution < 2:
+        raise ValueError(f"resolution must be at least 2 cells per side, got {resolution}")
+    low, high = X.min(axis=0), X.max(axis=0)
+    margin = 0.1 * np.maximum(high - low, 1e-12)
+    xs = np.linspace(low[0] - margin[0], high[0] + margin[0], resolution)
+    ys = np.linspace(low[1] - margin[1], high[1] + margin[1], resolution)
+    grid_x, grid_y = np.meshgrid(xs, ys)
+    regions = np.asarray(predict(np.column_stack([grid_x.ravel(), grid_y.ravel()])))
+    num_classes = int(max(y.max(), regions.max())) + 1
+    fig = Figure(figsize=(5.5, 5))
+    ax = fig.add_subplot()
+    levels = np.arange(num_classes + 1) - 0.5
+    ax.contourf(grid_x, grid_y, regions.reshape(grid_x.shape), levels=levels, cmap="tab10",
+                vmin=-0.5, vmax=9.5, alpha=0.3)  # fmt: skip
+    points = ax.scatter(X[:, 0], X[:, 1], c=y, cmap="tab10", vmin=-0.5, vmax=9.5, s=12,
+                        edgecolors="black", linewidths=0.3)  # fmt: skip
+    handles = [
+        ax.scatter(
+            [], [], color=points.cmap(points.norm(c)), edgecolors="black", label=f"class {c}"
+        )
+        for c in range(num_classes)
+    ]
+    ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.12),
+              ncol=min(num_classes, 5), frameon=False, fontsize="small")  # fmt: skip
+    ax.set_xlabel("x1")
+    ax.set_ylabel("x2")
     ax.set_title(title)
     fig.tight_layout()
     return save_figure(fig, path)

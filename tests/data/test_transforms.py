@@ -128,3 +128,36 @@ def test_crop_batch_without_padding_is_identity(batch) -> None:
     np.testing.assert_array_equal(random_crop_batch(batch, 0, 0), batch)
     with pytest.raises(ValueError, match="padding must be >= 0"):
         random_crop_batch(batch, -1, 0)
+
+
+def test_flip_and_crop_follow_the_channel_axis_of_channels_first_images(image) -> None:
+    chw = np.ascontiguousarray(image.transpose(2, 0, 1))  # (3, 6, 5), as get_CIFAR10_data
+    flipped = RandomHorizontalFlip(p=1.0)(chw)
+    np.testing.assert_array_equal(flipped, chw[:, :, ::-1])
+    np.testing.assert_array_equal(flipped.transpose(1, 2, 0), RandomHorizontalFlip(1.0)(image))
+    np.testing.assert_array_equal(RandomHorizontalFlip(1.0, channel_axis=0)(chw), flipped)
+    crop_hwc = RandomCrop((4, 3), padding=1, seed=5)(image)
+    crop_chw = RandomCrop((4, 3), padding=1, seed=5)(chw)
+    assert crop_chw.shape == (3, 4, 3)
+    np.testing.assert_array_equal(crop_chw, crop_hwc.transpose(2, 0, 1))
+
+
+def test_normalize_puts_the_channel_statistics_on_the_channel_axis(image) -> None:
+    mean, std = np.array([10.0, 20.0, 30.0]), np.array([1.0, 2.0, 4.0])
+    hwc = NormalizeTransform(mean, std)(image)
+    chw = NormalizeTransform(mean, std)(image.transpose(2, 0, 1))
+    np.testing.assert_allclose(chw, hwc.transpose(2, 0, 1), rtol=1e-12)
+    np.testing.assert_allclose(hwc[..., 2], (image[..., 2] - 30.0) / 4.0, rtol=1e-12)
+    stack = NormalizeTransform(mean, std)(np.stack([image.transpose(2, 0, 1)] * 2))
+    np.testing.assert_allclose(stack[1], chw, rtol=1e-12)
+
+
+@pytest.mark.parametrize("shape", [(3, 5, 3), (1, 4, 1), (5, 6, 7)])
+def test_an_image_that_reads_both_ways_or_neither_is_refused(shape) -> None:
+    ambiguous = np.zeros(shape)
+    with pytest.raises(ValueError, match="cannot tell the channel axis.*channel_axis=0"):
+        RandomHorizontalFlip(1.0)(ambiguous)
+    explicit = RandomHorizontalFlip(1.0, channel_axis=-1)(np.arange(np.prod(shape)).reshape(shape))
+    np.testing.assert_array_equal(explicit, np.arange(np.prod(shape)).reshape(shape)[:, ::-1])
+    with pytest.raises(ValueError, match="channel_axis must be 0, -1 or 'auto'"):
+        RandomHorizontalFlip(1.0, channel_axis=1)(np.zeros((6, 5, 3)))

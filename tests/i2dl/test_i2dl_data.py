@@ -505,3 +505,15 @@ def test_get_housing_data_uses_a_table_already_in_the_folder(tmp_path: Path) -> 
     assert len(train) == 24 and X_train.shape[1] == 1
     with pytest.raises(ValueError, match="not numeric feature columns"):
         get_housing_data(tmp_path, selected_columns=("Kitchen",))
+
+
+def test_i2dl_flip_on_channels_first_arrays_flips_the_width() -> None:
+    # get_CIFAR10_data returns (C, H, W): the flip must mirror W, not H.
+    image = np.arange(3 * 5 * 6, dtype=np.float64).reshape(3, 5, 6)
+    np.testing.assert_array_equal(RandomHorizontalFlip(prob=1.0)(image), image[:, :, ::-1])
+    with pytest.raises(ValueError, match="cannot tell the channel axis"):
+        RandomHorizontalFlip(prob=1.0)(np.zeros((3, 4, 3)))
+    stack = np.random.default_rng(0).standard_normal((4, 3, 5, 6))
+    mean, std = compute_image_mean_and_std(stack, channel_axis=0)
+    np.testing.assert_allclose(mean, stack.transpose(0, 2, 3, 1).reshape(-1, 3).mean(0))
+    np.testing.assert_allclose(std, stack.transpose(0, 2, 3, 1).reshape(-1, 3).std(0))

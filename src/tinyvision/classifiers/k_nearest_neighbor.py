@@ -9,10 +9,12 @@ sorted neighbour indices so that several values of k can share one distance comp
 
 from __future__ import annotations
 
+import logging
 from typing import Any, Literal
 
 import numpy as np
 from numpy.typing import DTypeLike
+from tqdm.auto import tqdm
 
 from tinyvision.model import Model
 from tinyvision.validation import (
@@ -24,6 +26,8 @@ from tinyvision.validation import (
 )
 
 __all__ = ["KNearestNeighbor"]
+
+logger = logging.getLogger(__name__)
 
 Metric = Literal["l2", "l1"]
 
@@ -139,7 +143,21 @@ class KNearestNeighbor(Model):
         elif chunk_size < 1:
             raise ValueError(f"chunk_size must be a positive number of rows, got {chunk_size}")
         neighbours = np.empty((len(X), k), dtype=np.int64)
-        for start in range(0, len(X), chunk_size):
+        starts = range(0, len(X), chunk_size)
+        if len(starts) > 1:
+            logger.info(
+                "kNN: distances from %d points to %d training points, in %d blocks",
+                len(X),
+                num_train,
+                len(starts),
+            )
+        # A bar only for work of several blocks, and (disable=None) only on a terminal or in a
+        # notebook, never in a pipe or a file.
+        single = len(starts) == 1
+        blocks = tqdm(
+            starts, desc="kNN distances", unit="block", leave=False, disable=single or None
+        )
+        for start in blocks:
             dists = self._ranking_block(X[start : start + chunk_size])
             if k < num_train:
                 nearest = np.argpartition(dists, k - 1, axis=1)[:, :k]

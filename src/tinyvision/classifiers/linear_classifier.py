@@ -11,7 +11,6 @@ column (the bias trick).
 
 from __future__ import annotations
 
-import logging
 import math
 from abc import ABC, abstractmethod
 
@@ -35,8 +34,6 @@ from tinyvision.validation import (
 )
 
 __all__ = ["LinearClassifier", "LinearSVM", "Softmax", "preprocess_for_linear"]
-
-logger = logging.getLogger(__name__)
 
 
 class LinearClassifier(Model, ABC):
@@ -85,7 +82,7 @@ class LinearClassifier(Model, ABC):
         reg: L2 regularisation strength, >= 0
         num_iters: number of SGD steps, >= 0
         batch_size: examples per step, drawn with replacement
-        verbose: log the loss every 100 iterations (logger "tinyvision.classifiers...")
+        verbose: print the loss every 100 iterations, as the course does
         lr_decay: factor applied to the learning rate after every epoch, i.e. every
             ceil(N / batch_size) steps; the course's constant rate is 1.0. A decay lets the
             early steps be large and the last ones settle (0.9 with 30 epochs gains about two
@@ -141,7 +138,7 @@ class LinearClassifier(Model, ABC):
             last_good = self.W
             self.W = self.W - learning_rate * grad
             if verbose and it % 100 == 0:
-                logger.info("iteration %d / %d: loss %f", it, num_iters, loss)
+                print(f"iteration {it} / {num_iters}: loss {loss:f}")
         return loss_history
 
     def scores(self, X: np.ndarray) -> np.ndarray:

@@ -10,7 +10,17 @@ from collections.abc import Sequence
 from threadpoolctl import threadpool_limits
 
 from tinyvision import __version__, parallel, pipeline
-from tinyvision.cli import caption, data, evaluate, experiment, gradcheck, train, tune
+from tinyvision.cli import (
+    caption,
+    data,
+    evaluate,
+    experiment,
+    gradcheck,
+    predict,
+    train,
+    tune,
+)
+from tinyvision.cli.parser import CommandParser, add_global_options, command_parsers
 
 __all__ = ["build_parser", "main"]
 
@@ -21,7 +31,8 @@ tinyvision: deep learning for computer vision from first principles.
 
 Train the classic course models (kNN, linear SVM, softmax, two-layer and deep
 fully-connected nets) on the embedded 8x8 digits, the spiral toy data or CIFAR-10,
-check the engine's gradients, and manage data sets.
+use them on your own pictures, check the engine's gradients, and manage data sets.
+Global options (-q, -v, --threads) go before or after the command.
 """
 
 EPILOG = """\
@@ -32,29 +43,38 @@ examples:
   tinyvision train --model svm --dataset cifar10
   tinyvision tune --model knn                        choose k by cross-validation
   tinyvision evaluate runs/softmax-digits-...        reproduce a run's test accuracy
+  tinyvision predict runs/softmax-digits-... my.png  classify your own pictures
   tinyvision gradcheck                               verify every layer's backward pass
 """
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = CommandParser(
         prog="tinyvision",
         description=DESCRIPTION,
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"tinyvision {__version__}")
-    parser.add_argument("-q", "--quiet", action="store_true", help="print only the results")
-    parser.add_argument(
-        "--threads",
-        type=int,
-        help="BLAS threads and threads of the conv layers' copies (default: 1 for the small "
-        "embedded data sets, where threading only adds overhead; all cores otherwise)",
-    )
+    add_global_options(parser)
     subparsers = parser.add_subparsers(title="commands", metavar="COMMAND")
-    for command in (train, evaluate, tune, experiment, caption, data, gradcheck):
+    for command in (train, evaluate, predict, tune, experiment, caption, data, gradcheck):
         command.register(subparsers)
+    for command_parser in command_parsers(parser):
+        add_global_options(command_parser, on_command=True)
+        command_parser.set_defaults(command_parser=command_parser)
     return parser
+
+
+def _configure_logging(quiet: bool, verbose: bool) -> None:
+    """Results only (-q), one line per phase and epoch (default), or every few updates (-v)."""
+    logging.basicConfig(
+        level=logging.WARNING if quiet else logging.INFO,
+        format="%(message)s",
+        stream=sys.stderr,
+    )
+    # Set every time: main may run several times in one process (tests, notebooks).
+    logging.getLogger("tinyvision").setLevel(logging.DEBUG if verbose else logging.NOTSET)
 
 
 def _dataset_of(args: argparse.Namespace) -> str | None:
@@ -70,11 +90,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not hasattr(args, "handler"):
         parser.print_help()
         return 0
-    logging.basicConfig(
-        level=logging.WARNING if args.quiet else logging.INFO,
-        format="%(message)s",
-        stream=sys.stderr,
-    )
+    _configure_logging(args.quiet, args.verbose)
     threads = args.threads
     if threads is not None and threads < 1:
         parser.error(f"--threads must be at least 1, got {threads}")

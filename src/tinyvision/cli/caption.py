@@ -72,7 +72,7 @@ def run_train(args: argparse.Namespace) -> int:
     print(f"  val BLEU-4        {m['val_bleu4']:.4f}")
     print(f"  test exact match  {m['test_exact_match']:.4f}")
     print(f"  test BLEU-4       {m['test_bleu4']:.4f}")
-    print(f"  seconds           {m['seconds']:.1f} ({m['cpu_seconds']:.1f} s CPU)")
+    print(f"  seconds           {m['total_seconds']:.1f} ({m['cpu_seconds']:.1f} s CPU)")
     print(f"run folder: {result.run_dir}")
     return 0
 

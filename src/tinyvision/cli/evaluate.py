@@ -1,7 +1,8 @@
-"""`tinyvision evaluate RUN`: reload a run's model and measure its test score again.
+"""`tinyvision evaluate RUN [--split val|test] [--data-dir DIR]`: score a run's model again.
 
 For classifiers it also prints top-k accuracy, a per-class table (precision, recall, F1,
-support, with macro and weighted averages) and where it drew the confusion matrix.
+support, with macro and weighted averages) and where it drew the confusion matrix and the
+misclassified examples.
 """
 
 from __future__ import annotations
@@ -17,22 +18,35 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "evaluate",
         help="reload a run folder's model and reproduce its test score",
         description="Rebuild the data set and the model of a run folder from config.json and "
-        "model.npz, and measure the test score again (accuracy for classifiers, exact match "
-        "for captioning models). Classifiers also get top-k accuracy, precision, recall and F1 "
-        "per class, and confusion.png in the run folder.",
+        "model.npz, and measure its score again on the test (or val) split: accuracy for "
+        "classifiers, exact match and BLEU-4 for captioning models. Classifiers also get "
+        "top-k accuracy, precision, recall and F1 per class, confusion.png and, for images, "
+        "errors.png (misclassified examples) in the run folder.",
     )
     parser.add_argument("run", help="a run folder written by `tinyvision train` or `caption train`")
+    parser.add_argument(
+        "--split", choices=("val", "test"), default="test", help="split to score (default: test)"
+    )
+    parser.add_argument(
+        "--data-dir",
+        help="where the run's data set lives on this machine (default: the run's own --data-dir)",
+    )
     parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    result = evaluate_run(args.run, verbose=not args.quiet)
-    same = result["value"] == result["recorded"]
-    name = result["metric"].replace("_", " ")
-    print(f"model {result['model']} on {result['dataset']}")
-    print(f"  {name:<15} {result['value']:.4f}")
-    verdict = "reproduced exactly" if same else "DIFFERS"
-    print(f"  {'recorded':<15} {result['recorded']:.4f}  ({verdict})")
+    result = evaluate_run(
+        args.run, verbose=not args.quiet, split=args.split, data_dir=args.data_dir
+    )
+    print(f"model {result['model']} on {result['dataset']}, {result['split']} split")
+    for name, value in result["scores"].items():
+        if name.startswith(f"{result['split']}_") and isinstance(value, float):
+            print(f"  {name.replace('_', ' '):<15} {value:.4f}")
+    recorded = result["recorded"]
+    same = recorded is None or result["value"] == recorded
+    if recorded is not None:
+        verdict = "reproduced exactly" if same else "DIFFERS"
+        print(f"  {'recorded':<15} {recorded:.4f}  ({verdict})")
     if isinstance(result["report"], ClassifierEvaluation):
         _print_classifier_report(result["report"])
     return 0 if same else 1
@@ -47,7 +61,7 @@ def _print_classifier_report(evaluation: ClassifierEvaluation) -> None:
     report = evaluation.report
     width = max(12, *(len(name) for name in evaluation.class_names))
     total = int(report.support.sum())
-    print(f"per class on the test split ({total} examples):")
+    print(f"per class on the {evaluation.split} split ({total} examples):")
     print(f"  {'class':<{width}} {'precision':>9} {'recall':>7} {'f1':>7} {'support':>8}")
     rows = zip(
         evaluation.class_names,
@@ -64,3 +78,5 @@ def _print_classifier_report(evaluation: ClassifierEvaluation) -> None:
         print(f"  {label:<{width}} {values} {total:>8d}")
     if evaluation.picture is not None:
         print(f"confusion matrix: {evaluation.picture}")
+    if evaluation.gallery is not None:
+        print(f"misclassified examples: {evaluation.gallery}")

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import json
 
 from tinyvision import registry
-from tinyvision.cli.options import add_config_options
+from tinyvision.cli.options import add_config_options, config_from_args
 from tinyvision.cli.run_options import add_run_options, run_from_args
-from tinyvision.config import TrainConfig
+from tinyvision.config import TrainConfig, resolve_config
+from tinyvision.pipeline import read_run_config
 
 
 def _models_epilog() -> str:
@@ -29,10 +31,24 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     add_config_options(parser, TrainConfig)
     add_run_options(parser)
+    parser.add_argument(
+        "--print-config",
+        action="store_true",
+        help="print the settings the run would use (the tuned defaults filled in) as JSON and "
+        "exit without training",
+    )
     parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.print_config:
+        config = (
+            read_run_config(args.resume)
+            if args.resume
+            else resolve_config(config_from_args(args, TrainConfig))
+        )
+        print(json.dumps(config.to_dict(), indent=2))
+        return 0
     result = run_from_args(args, TrainConfig)
     if not result.metrics:  # a later process of a distributed run: the first one reports
         return 0
@@ -41,6 +57,9 @@ def run(args: argparse.Namespace) -> int:
     print(f"  train accuracy  {m['train_acc']:.4f}")
     print(f"  val accuracy    {m['val_acc']:.4f}")
     print(f"  test accuracy   {m['test_acc']:.4f}")
-    print(f"  seconds         {m['seconds']:.1f}")
+    print(
+        f"  seconds         {m['total_seconds']:.1f} (fit {m['fit_seconds']:.1f}, "
+        f"scoring {m['eval_seconds']:.1f})"
+    )
     print(f"run folder: {result.run_dir}")
     return 0

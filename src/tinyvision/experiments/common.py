@@ -20,6 +20,7 @@ __all__ = [
     "ExperimentOutput",
     "build_net",
     "load_experiment_data",
+    "finish_axes",
     "new_figure",
     "save_figure",
     "train_net",
@@ -240,8 +241,37 @@ def new_figure(ncols: int = 1, nrows: int = 1, size: tuple[float, float] = (5.0,
     return figure, [ax for row in axes for ax in row]
 
 
+def finish_axes(ax: Any, xlabel: str, ylabel: str, log_if_decades: bool = False) -> None:
+    """Label both axes and put the legend below the plot, where it covers no curve.
+
+    log_if_decades: use a log y axis when the drawn values span more than two decades (e.g. a
+        loss that explodes to 3e4 beside one of 0.5)
+    """
+    from tinyvision.vis_utils import spans_decades
+
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    if log_if_decades:
+        drawn = [line.get_ydata() for line in ax.get_lines()]
+        if drawn and spans_decades(np.concatenate([np.ravel(d) for d in drawn])):
+            ax.set_yscale("log")
+            ax.set_ylabel(f"{ylabel} (log scale)")
+    handles, labels = ax.get_legend_handles_labels()
+    if handles:
+        ax.legend(
+            handles,
+            labels,
+            loc="upper center",
+            bbox_to_anchor=(0.5, -0.15),
+            ncol=min(len(handles), 3),
+            fontsize="small",
+            frameon=False,
+        )
+
+
 def save_figure(figure: Any, path: Path) -> Path:
-    """Lay out and write figure as a PNG at path; returns path."""
+    """Lay out and write figure as a PNG at path (legends below the axes included); returns
+    path."""
     figure.tight_layout()
-    figure.savefig(path, dpi=100)
+    figure.savefig(path, dpi=100, bbox_inches="tight")
     return path

@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from tinyvision.experiments.common import ExperimentOutput, new_figure, save_figure
+from tinyvision.experiments.common import ExperimentOutput, finish_axes, new_figure, save_figure
 from tinyvision.init import init_weight
 from tinyvision.layers import (
     affine_backward,
@@ -130,9 +130,7 @@ def _plot_statistics(results: Mapping[str, Any], nonlinearity: str, out_dir: Pat
             )
         ax.set_yscale(scale)
         ax.set_title(f"{title} per layer ({nonlinearity})")
-        ax.set_xlabel("layer")
-        ax.set_ylabel(key.replace("_", " "))
-        ax.legend(fontsize="small")
+        finish_axes(ax, "layer", key.replace("_", " "))
     paths = [save_figure(figure, out_dir / f"init_{nonlinearity}.png")]
 
     # One panel per scheme, each layer's histogram a ridge scaled to its own peak (layer 1 at

@@ -28,6 +28,7 @@ import numpy as np
 from tinyvision.experiments.common import (
     ExperimentOutput,
     build_net,
+    finish_axes,
     new_figure,
     save_figure,
 )
@@ -194,8 +195,6 @@ def _plot(results: Mapping[str, Any], out_dir: Path) -> Path:
     # Keep the explosion from squashing the useful part of the curve.
     low = min(results["smoothed"])
     ax.set_ylim(low - 0.05 * abs(low), max(results["smoothed"][0], low) * 1.5 + 1e-12)
-    ax.set_xlabel("learning rate (log scale)")
-    ax.set_ylabel("training loss")
     ax.set_title("Learning-rate range test")
-    ax.legend()
+    finish_axes(ax, "learning rate (log scale)", "training loss")
     return save_figure(figure, out_dir / "lr_range.png")

@@ -11,7 +11,13 @@ from typing import Any
 
 import numpy as np
 
-from tinyvision.experiments.common import ExperimentOutput, new_figure, save_figure, train_net
+from tinyvision.experiments.common import (
+    ExperimentOutput,
+    finish_axes,
+    new_figure,
+    save_figure,
+    train_net,
+)
 
 __all__ = ["batchnorm_weight_scale", "norm_batch_size"]
 
@@ -69,17 +75,18 @@ def batchnorm_weight_scale(
         for i, scale in enumerate(scales)
     ]
     figure, axes = new_figure(ncols=3)
-    for ax, metric, title in zip(
+    for ax, metric, title, ylabel in zip(
         axes,
         ("best_val_acc", "best_train_acc", "final_loss"),
         ("Best validation accuracy", "Best training accuracy", "Final training loss"),
+        ("accuracy", "accuracy", "training loss"),
         strict=True,
     ):
         for label in ("baseline", "batchnorm"):
             ax.semilogx(scales, results[label][metric], marker="o", label=label)
         ax.set_title(f"{title} vs weight scale")
-        ax.set_xlabel("weight initialisation scale")
-        ax.legend()
+        # A badly scaled net's loss explodes by orders of magnitude.
+        finish_axes(ax, "weight initialisation scale (log)", ylabel, log_if_decades=True)
     path = save_figure(figure, out_dir / "batchnorm_weight_scale.png")
     return ExperimentOutput(results, rows, [path])
 
@@ -136,6 +143,5 @@ def norm_batch_size(
                 )
     for ax, title in ((train_ax, "Training accuracy"), (val_ax, "Validation accuracy")):
         ax.set_title(title)
-        ax.set_xlabel("epoch")
-        ax.legend(fontsize="small")
+        finish_axes(ax, "epoch", "accuracy")
     return ExperimentOutput(results, rows, [save_figure(figure, out_dir / "norm_batch_size.png")])

@@ -11,7 +11,13 @@ from typing import Any
 
 import numpy as np
 
-from tinyvision.experiments.common import ExperimentOutput, new_figure, save_figure, train_net
+from tinyvision.experiments.common import (
+    ExperimentOutput,
+    finish_axes,
+    new_figure,
+    save_figure,
+    train_net,
+)
 
 __all__ = ["overfit", "update_rules"]
 
@@ -60,10 +66,8 @@ def overfit(
             }
         )
         axes.plot(np.arange(1, len(run["loss_history"]) + 1), run["loss_history"], label=label)
-    axes.set_xlabel("iteration")
-    axes.set_ylabel("training loss")
     axes.set_title(f"Overfitting {len(data['y_train'])} training examples")
-    axes.legend()
+    finish_axes(axes, "iteration", "training loss", log_if_decades=True)
     return ExperimentOutput(results, rows, [save_figure(figure, out_dir / "overfit_loss.png")])
 
 
@@ -106,12 +110,11 @@ def update_rules(
         loss_ax.plot(run["loss_history"], linewidth=0.6, alpha=0.8, label=rule)
         train_ax.plot(run["acc_epochs"], run["train_acc_history"], marker="o", ms=3, label=rule)
         val_ax.plot(run["acc_epochs"], run["val_acc_history"], marker="o", ms=3, label=rule)
-    for axes, title, xlabel in (
-        (loss_ax, "Training loss", "iteration"),
-        (train_ax, "Training accuracy", "epoch"),
-        (val_ax, "Validation accuracy", "epoch"),
+    for axes, title, xlabel, ylabel in (
+        (loss_ax, "Training loss", "iteration", "training loss"),
+        (train_ax, "Training accuracy", "epoch", "accuracy"),
+        (val_ax, "Validation accuracy", "epoch", "accuracy"),
     ):
         axes.set_title(title)
-        axes.set_xlabel(xlabel)
-        axes.legend()
+        finish_axes(axes, xlabel, ylabel, log_if_decades=axes is loss_ax)
     return ExperimentOutput(results, rows, [save_figure(figure, out_dir / "update_rules.png")])

@@ -11,7 +11,13 @@ from typing import Any
 
 import numpy as np
 
-from tinyvision.experiments.common import ExperimentOutput, new_figure, save_figure, train_net
+from tinyvision.experiments.common import (
+    ExperimentOutput,
+    finish_axes,
+    new_figure,
+    save_figure,
+    train_net,
+)
 
 __all__ = ["dropout"]
 
@@ -64,6 +70,5 @@ def dropout(
         val_ax.plot(run["acc_epochs"], run["val_acc_history"], marker="o", ms=3, label=label)
     for ax, title in ((train_ax, "Training accuracy"), (val_ax, "Validation accuracy")):
         ax.set_title(title)
-        ax.set_xlabel("epoch")
-        ax.legend()
+        finish_axes(ax, "epoch", "accuracy")
     return ExperimentOutput(results, rows, [save_figure(figure, out_dir / "dropout.png")])

@@ -188,6 +188,13 @@ class Solver(_BaseSolver):
         self._epoch_train_loss = float(np.mean(losses))
         self.opt.lr *= self.lr_decay
 
+    def _epoch_summary(self) -> str:
+        """The exercise tracks losses: the epoch's mean train and validation loss."""
+        return (
+            f"train loss {self.train_loss_history[-1]:.4f}, "
+            f"val loss {self.val_loss_history[-1]:.4f}"
+        )
+
     def _evaluate(self) -> bool:
         """Record the epoch's train and validation loss and keep the best parameters.
 

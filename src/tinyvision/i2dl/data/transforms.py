@@ -1,8 +1,9 @@
 """`exercise_code.data.transforms`: the exercise's image transforms and image statistics.
 
 Thin adapters over `tinyvision.data.transforms`: the maths is the core's, only the exercise's
-argument names and defaults are added. Every transform works on one HWC image, as the datasets
-return it (and on an (N, H, W, C) stack where the maths allows).
+argument names and defaults are added. Every transform works on one image, HWC as the datasets
+return it or CHW as `get_CIFAR10_data` does (`channel_axis`), and on a stack where the maths
+allows.
 """
 
 from __future__ import annotations
@@ -65,35 +66,45 @@ class RescaleTransform(core.RescaleTransform):
         self._data_min, self._data_max = self._in_min, self._in_max
 
 
-def compute_image_mean_and_std(images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def compute_image_mean_and_std(
+    images: np.ndarray, channel_axis: core.ChannelAxis = -1
+) -> tuple[np.ndarray, np.ndarray]:
     """Per-channel mean and standard deviation of a stack of images.
 
     Args:
-        images: float or integer array of shape (N, H, W, C).
+        images: float or integer array of shape (N, H, W, C) or (N, C, H, W).
+        channel_axis: the channel axis of one image: -1 (the course's layout), 0, or "auto"
+            (read from the shape, refusing a shape that fits both layouts).
 
     Returns:
         (mean, std): float64 arrays of shape (C,) (float32 for float32 images); std is the
         population standard deviation (ddof=0), over all N * H * W pixels of each channel.
 
     Raises:
-        ValueError: `images` is not 4-dimensional.
+        ValueError: `images` is not 4-dimensional, or its layout cannot be told.
     """
     images = check_float_array(images, "images", 4)
-    return images.mean(axis=(0, 1, 2)), images.std(axis=(0, 1, 2))
+    first = core.image_channel_axis(images.shape[1:], channel_axis) == 0
+    axes = (0, 2, 3) if first else (0, 1, 2)
+    return images.mean(axis=axes), images.std(axis=axes)
 
 
 class RandomHorizontalFlip(core.RandomHorizontalFlip):
-    """Mirror an HWC image left-right with probability `prob` (the exercise's name for p).
+    """Mirror an image left-right with probability `prob` (the exercise's name for p).
 
     Args:
         prob: flip probability in [0, 1].
         seed: an int seeds the transform's own generator; None (the default) derives it from
             NumPy's global generator, so `np.random.seed(...)` before building the transform
             makes the flips reproducible, as in the course.
+        channel_axis: 0 for (C, H, W) images, -1 for (H, W, C), or "auto" (read from the
+            shape, refusing a shape that fits both).
     """
 
-    def __init__(self, prob: float = 0.5, seed: int | None = None) -> None:
-        super().__init__(p=prob)
+    def __init__(
+        self, prob: float = 0.5, seed: int | None = None, channel_axis: core.ChannelAxis = "auto"
+    ) -> None:
+        super().__init__(p=prob, channel_axis=channel_axis)
         self.rng = make_rng(seed)
 
     @property
