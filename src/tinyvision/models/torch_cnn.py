@@ -122,6 +122,7 @@ register(
         distributed=True,
         schedules=("step", "cosine"),
         clipping=True,
+        pruning=True,
         check=check,
     )
 )
