@@ -89,13 +89,8 @@ def _flags(parser: argparse.ArgumentParser, *path: str) -> set[str]:
     "path, config_class, extra",
     [
         # --resume and --overwrite say what to do with the run folder; they are not settings.
-        (("train",), TrainConfig, {"resume", "overwrite"}),
-        (("caption", "train"), CaptionConfig, {"resume", "overwrite"}),
-        (
-            ("tune",),
-            TrainConfig,
-            {"search", "learning_rates", "regs", "num_samples", "k_choices", "num_folds"},
-        ),
+        (("train",), TrainConfig, {"config", "resume", "overwrite"}),
+        (("caption", "train"), CaptionConfig, {"config", "resume", "overwrite"}),
     ],
 )
 def test_every_config_field_is_a_flag_and_every_flag_a_field(path, config_class, extra):

@@ -67,6 +67,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "(default: study.db in the run folder)",
     )
     parser.add_argument("--study", metavar="NAME", help="study name in --storage")
+    parser.add_argument(
+        "--heartbeat",
+        type=float,
+        default=10.0,
+        metavar="SECONDS",
+        help="a running trial's heartbeat; one silent for three beats (its worker died) is "
+        "marked failed (default 10)",
+    )
     parser.add_argument("--out", help="run folder (default: runs/tune-<model>-<dataset>-<time>)")
     parser.add_argument("--resume", metavar="RUN", help="continue the search in RUN")
     parser.add_argument(
@@ -124,6 +132,7 @@ def run(args: argparse.Namespace) -> int:
         storage=args.storage,
         study_name=args.study,
         seed=args.seed,
+        heartbeat=args.heartbeat,
     )
     result = search_run(
         _space(args),

@@ -4,6 +4,7 @@ the course's learning rate x regularisation scatter."""
 from __future__ import annotations
 
 import math
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -80,7 +81,11 @@ def plot_importance(study: Any, path: str | Path) -> Path | None:
 
     if len(_complete(study)) < 2 or len(study.best_trial.params) < 2:
         return None
-    importances = optuna.importance.get_param_importances(study)
+    with warnings.catch_warnings():
+        # With few trials the evaluator may find every parameter equally important: say so
+        # in the picture (equal bars), not as a warning.
+        warnings.simplefilter("ignore", UserWarning)
+        importances = optuna.importance.get_param_importances(study)
     names = list(importances)[::-1]
     fig = Figure(figsize=(6, 1.2 + 0.5 * len(names)))
     ax = fig.add_subplot(1, 1, 1)

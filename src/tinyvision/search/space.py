@@ -289,13 +289,15 @@ def _parse_param(name: str, entry: Any, source: str) -> Param:
             raise ValueError(f"{source}: {key}.values: expected a non-empty list, got {values!r}")
         typed = tuple(_typed(v, name, f"{key}.values", source) for v in values)
         return Param(name, kind, values=typed)
-    low, high = entry.get("low"), entry.get("high")
-    for bound_name, bound in (("low", low), ("high", high)):
+    bounds = []
+    for bound_name in ("low", "high"):
+        bound = entry.get(bound_name)
         number = int if kind == "int" else (int, float)
         if isinstance(bound, bool) or not isinstance(bound, number):
             what = "an integer" if kind == "int" else "a number"
             raise ValueError(f"{source}: {key}.{bound_name}: expected {what}, got {bound!r}")
-        _typed(bound, name, f"{key}.{bound_name}", source)
+        bounds.append(_typed(bound, name, f"{key}.{bound_name}", source))
+    low, high = bounds
     if not low < high:
         raise ValueError(
             f"{source}: {key}: empty range, low {low!r} >= high {high!r}; give low < high "

@@ -16,6 +16,8 @@ from __future__ import annotations
 import dataclasses
 import logging
 import multiprocessing
+import os
+import socket
 import time
 import warnings
 from dataclasses import dataclass
@@ -87,6 +89,9 @@ def make_storage(url: str, heartbeat: float = 10.0) -> Any:
     """An Optuna RDB storage for url with heartbeats (a dead worker's trial becomes failed)."""
     import optuna
 
+    # SQLAlchemy reads a bare postgresql:// as psycopg2; the `search` extra installs psycopg 3.
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
     engine_kwargs: dict[str, Any] = {}
     if url.startswith("sqlite"):
         # Worker processes write to the same file: wait for the lock instead of failing.
@@ -231,6 +236,8 @@ class _Objective:
         return self._prepared[key]
 
     def __call__(self, trial: Any) -> float:
+        # Which worker ran a trial: a dead worker's trial is marked failed by the others.
+        trial.set_user_attr("worker", f"{socket.gethostname()}:{os.getpid()}")
         config = resolve_config(suggest_config(trial, self.space))
         values = dataclasses.asdict(config)
         trial.set_user_attr(
@@ -258,7 +265,11 @@ class _Objective:
 
 
 def _finished_or_running(study: Any) -> int:
-    return len(study.get_trials(deepcopy=False))
+    """Trials that ran or run (enqueued ones waiting for a worker are still to come)."""
+    import optuna
+
+    waiting = optuna.trial.TrialState.WAITING
+    return sum(t.state != waiting for t in study.get_trials(deepcopy=False))
 
 
 def _worker(
@@ -268,10 +279,12 @@ def _worker(
     seed: int,
     heartbeat: float,
     target: int,
+    quota: int,
     deadline: float | None,
     threads: int | None,
 ) -> None:
-    """One worker: run trials one at a time until the study holds `target` or time is up."""
+    """One worker: run trials one at a time, at most `quota` of them, until the study holds
+    `target` trials (those of other workers count) or time is up."""
     from threadpoolctl import threadpool_limits
 
     from tinyvision import parallel
@@ -283,7 +296,9 @@ def _worker(
     if threads is not None:
         parallel.set_num_threads(threads)
     with threadpool_limits(threads):
-        while _finished_or_running(study) < target:
+        for _ in range(quota):
+            if _finished_or_running(study) >= target:
+                break
             if deadline is not None and time.time() >= deadline:
                 break
             study.optimize(objective, n_trials=1, catch=(TrainingDivergedError,))
@@ -301,6 +316,22 @@ def _grid_done(study: Any, space: SearchSpace) -> bool:
     return len(done) >= grid_size(space)
 
 
+def _fail_interrupted(study: Any) -> None:
+    """Mark failed the trials an interrupted search left running in its run folder's study.
+
+    Only for the run folder's own SQLite study: the folder's lock says no other process runs
+    it, so a running trial there was stopped with its search (shared studies wait for the
+    heartbeat instead).
+    """
+    import optuna
+
+    storage = study._storage
+    for trial in study.get_trials(False, states=(optuna.trial.TrialState.RUNNING,)):
+        reason = "interrupted: the search stopped during this trial"
+        storage.set_trial_user_attr(trial._trial_id, "fail_reason", reason)
+        storage.set_trial_state_values(trial._trial_id, optuna.trial.TrialState.FAIL)
+
+
 def run_trials(space: SearchSpace, options: StudyOptions, run_dir: Path) -> Any:
     """Run the study's trials in options.jobs worker processes (1: in this process).
 
@@ -309,15 +340,22 @@ def run_trials(space: SearchSpace, options: StudyOptions, run_dir: Path) -> Any:
     url = storage_url(options, run_dir)
     study = create_study(space, options, url)
     name = study_name(space, options)
+    if options.storage is None:
+        _fail_interrupted(study)
+    existing = _finished_or_running(study)
     # A continued study draws on from new seeds rather than repeating its first trials.
-    seed = options.seed + 1000 * _finished_or_running(study)
+    seed = options.seed + 1000 * existing
     target = options.trials
     if space.sampler == "grid":
         target = min(target, grid_size(space))
     deadline = None if options.timeout is None else time.time() + options.timeout
     args = (url, name, space.to_dict())
+    # This command's processes share out what is missing, so that they alone never overshoot;
+    # workers of other commands (other machines) can add at most one trial each at the end.
+    missing = max(0, target - existing)
+    quotas = [missing // options.jobs + (i < missing % options.jobs) for i in range(options.jobs)]
     if options.jobs == 1:
-        _worker(*args, seed, options.heartbeat, target, deadline, None)
+        _worker(*args, seed, options.heartbeat, target, quotas[0], deadline, None)
     else:
         # Spawned, not forked: a worker starts with no threads or open connections of ours;
         # each computes on one core so that J workers share J cores without contention.
@@ -325,9 +363,10 @@ def run_trials(space: SearchSpace, options: StudyOptions, run_dir: Path) -> Any:
         workers = [
             context.Process(
                 target=_worker,
-                args=(*args, seed + i, options.heartbeat, target, deadline, 1),
+                args=(*args, seed + i, options.heartbeat, target, quotas[i], deadline, 1),
             )
             for i in range(options.jobs)
+            if quotas[i] > 0
         ]
         for worker in workers:
             worker.start()
