@@ -98,15 +98,25 @@ def make_storage(url: str, heartbeat: float = 10.0) -> Any:
         engine_kwargs["connect_args"] = {"timeout": 60}
     else:
         engine_kwargs["pool_pre_ping"] = True
+    from sqlalchemy.exc import IntegrityError
+
     # Heartbeats are marked experimental in Optuna; they are what fails a dead worker's trial.
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-        return optuna.storages.RDBStorage(
-            url,
-            engine_kwargs=engine_kwargs,
-            heartbeat_interval=max(1, round(heartbeat)),
-            grace_period=max(3, round(3 * heartbeat)),
-        )
+        for attempt in range(2):
+            try:
+                return optuna.storages.RDBStorage(
+                    url,
+                    engine_kwargs=engine_kwargs,
+                    heartbeat_interval=max(1, round(heartbeat)),
+                    grace_period=max(3, round(3 * heartbeat)),
+                )
+            except IntegrityError:
+                # Workers started together on a new database race to create its tables: the
+                # loser finds them made and connects again.
+                if attempt:
+                    raise
+    raise AssertionError("unreachable")
 
 
 def _encode(value: Any) -> Any:
@@ -282,6 +292,7 @@ def _worker(
     quota: int,
     deadline: float | None,
     threads: int | None,
+    verbosity: int | None = None,
 ) -> None:
     """One worker: run trials one at a time, at most `quota` of them, until the study holds
     `target` trials (those of other workers count) or time is up."""
@@ -290,6 +301,10 @@ def _worker(
     from tinyvision import parallel
     from tinyvision.search.space import parse_space
 
+    import optuna
+
+    if verbosity is not None:  # a spawned worker logs as its parent does
+        optuna.logging.set_verbosity(verbosity)
     space = parse_space(space_dict)
     study = load_study(url, name, space, seed, heartbeat)
     objective = _Objective(space)
@@ -304,6 +319,21 @@ def _worker(
             study.optimize(objective, n_trials=1, catch=(TrainingDivergedError,))
             if space.sampler == "grid" and _grid_done(study, space):
                 break
+    _wait_for_running(study, heartbeat)
+
+
+def _wait_for_running(study: Any, heartbeat: float) -> None:
+    """Wait until no trial of the study runs: other workers' trials end or, when their worker
+    died, are marked failed once their heartbeat is overdue; then every worker reports the
+    same finished table."""
+    import optuna
+
+    running = (optuna.trial.TrialState.RUNNING,)
+    while study.get_trials(False, states=running):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            optuna.storages.fail_stale_trials(study)
+        time.sleep(min(heartbeat, 1.0))
 
 
 def _grid_done(study: Any, space: SearchSpace) -> bool:
@@ -359,11 +389,14 @@ def run_trials(space: SearchSpace, options: StudyOptions, run_dir: Path) -> Any:
     else:
         # Spawned, not forked: a worker starts with no threads or open connections of ours;
         # each computes on one core so that J workers share J cores without contention.
+        import optuna
+
+        verbosity = optuna.logging.get_verbosity()
         context = multiprocessing.get_context("spawn")
         workers = [
             context.Process(
                 target=_worker,
-                args=(*args, seed + i, options.heartbeat, target, quotas[i], deadline, 1),
+                args=(*args, seed + i, options.heartbeat, target, quotas[i], deadline, 1, verbosity),
             )
             for i in range(options.jobs)
             if quotas[i] > 0
