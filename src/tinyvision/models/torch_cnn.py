@@ -69,10 +69,11 @@ def fit(
     run_dir: Path | None,
     verbose: bool,
     resume: Path | None,
+    trial: Any = None,
 ) -> dict[str, Any]:
     from tinyvision.torch.run import fit as lightning_fit
 
-    return lightning_fit(model, config, prepared, run_dir, verbose, resume)
+    return lightning_fit(model, config, prepared, run_dir, verbose, resume, trial=trial)
 
 
 def plot_filters(model: Any, config: TrainConfig, prepared: Prepared, run_dir: Path) -> None:
