@@ -2,13 +2,14 @@
 
 import dataclasses
 import json
-import tomllib
 
 import pytest
 
 from tinyvision.cli import main
 from tinyvision.config import TrainConfig
 from tinyvision.config_files import read_config_toml, to_toml, write_config_toml
+
+tomllib = pytest.importorskip("tomllib", reason="TOML files need Python 3.11 (tomllib)")
 
 
 def test_written_values_read_back_equal_with_tomllib():
@@ -23,7 +24,9 @@ def test_written_values_read_back_equal_with_tomllib():
         "k": None,
     }
     read = tomllib.loads(to_toml(values))
-    expected = {k: list(v) if isinstance(v, tuple) else v for k, v in values.items() if v is not None}
+    expected = {
+        k: list(v) if isinstance(v, tuple) else v for k, v in values.items() if v is not None
+    }
     assert read == expected
 
 

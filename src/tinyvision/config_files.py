@@ -9,13 +9,27 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import tomllib
 from pathlib import Path
 from typing import Any
 
 from tinyvision.config import RunConfig, check_setting
 
-__all__ = ["read_config_toml", "to_toml", "write_config_toml"]
+__all__ = ["parse_toml", "read_config_toml", "to_toml", "write_config_toml"]
+
+
+def parse_toml(path: Path) -> dict[str, Any]:
+    """The table a TOML file holds.
+
+    raises ValueError when the text is not TOML, or on Python 3.10 (no tomllib)
+    """
+    try:
+        import tomllib
+    except ModuleNotFoundError:
+        raise ValueError(f"reading {path} needs Python 3.11 or later (tomllib)") from None
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as error:
+        raise ValueError(f"{path} is not valid TOML: {error}") from error
 
 
 def _value(value: Any, key: str) -> str:
@@ -57,10 +71,7 @@ def read_config_toml(path: str | Path, config_class: type[RunConfig]) -> dict[st
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"config file {path} does not exist")
-    try:
-        values = tomllib.loads(path.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as error:
-        raise ValueError(f"{path} is not valid TOML: {error}") from error
+    values = parse_toml(path)
     fields = {f.name: f for f in dataclasses.fields(config_class)}
     settings = {}
     for key, value in values.items():

@@ -115,7 +115,9 @@ def test_random_search_trains_num_search_configs():
         train, val, spaces, model_class=_net, num_search=3, epochs=2, patience=1
     )
     assert len(results) == 3
-    assert all(1e-3 <= c["learning_rate"] <= 1e-1 and 4 <= c["hidden_size"] < 12 for c, _ in results)
+    assert all(
+        1e-3 <= c["learning_rate"] <= 1e-1 and 4 <= c["hidden_size"] < 12 for c, _ in results
+    )
     best = min(range(3), key=lambda i: results[i][1]["val_loss"])
     assert _val_loss(model, val) == pytest.approx(results[best][1]["val_loss"], rel=1e-6)
     hidden = [w.shape[1] for w in model.params.values() if w.ndim == 2 and w.shape[0] == 4]

@@ -30,7 +30,9 @@ def _binaries():
     found = shutil.which("pg_ctl")
     candidates = [found] if found else sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"))
     if not candidates:
-        pytest.skip("PostgreSQL server binaries (pg_ctl, initdb) not found: apt-get install postgresql")
+        pytest.skip(
+            "PostgreSQL server binaries (pg_ctl, initdb) not found: apt-get install postgresql"
+        )
     folder = Path(os.path.realpath(candidates[-1])).parent
     return folder / "initdb", folder / "pg_ctl"
 
@@ -60,7 +62,9 @@ def postgres_url():
     try:
         yield f"postgresql://tinyvision@127.0.0.1:{port}/postgres"
     finally:
-        subprocess.run([pg_ctl, "-D", data, "-m", "immediate", "-w", "stop"], **{**run, "check": False})
+        subprocess.run(
+            [pg_ctl, "-D", data, "-m", "immediate", "-w", "stop"], **{**run, "check": False}
+        )
         shutil.rmtree(folder, ignore_errors=True)
 
 
@@ -97,7 +101,9 @@ def test_two_workers_share_a_study_and_a_killed_workers_trial_is_marked_failed(
                 continue
             trials = optuna.load_study(study_name="digits-search", storage=storage).trials
             done = [t for t in trials if t.state.name == "COMPLETE" and _worker_of(t) == first.pid]
-            running = [t for t in trials if t.state.name == "RUNNING" and _worker_of(t) == first.pid]
+            running = [
+                t for t in trials if t.state.name == "RUNNING" and _worker_of(t) == first.pid
+            ]
             if len(done) >= 2 and running:
                 os.kill(first.pid, signal.SIGKILL)
                 killed_trial = running[0].number

@@ -23,7 +23,7 @@ def test_a_toml_file_parses_into_typed_params_and_round_trips(tmp_path):
     path = tmp_path / "space.toml"
     path.write_text(
         'model = "fc"\nsampler = "random"\npruner = "halving"\n'
-        "[fixed]\nepochs = 3\nnormalization = \"none\"\n"
+        '[fixed]\nepochs = 3\nnormalization = "none"\n'
         '[search.learning_rate]\ntype = "log-uniform"\nlow = 1e-4\nhigh = 1e-1\n'
         '[search.hidden_dims]\ntype = "choice"\nvalues = [[64], [128, 64]]\n'
         '[search.dropout]\ntype = "uniform"\nlow = 0\nhigh = 0.5\n'
@@ -48,21 +48,49 @@ def test_a_toml_file_parses_into_typed_params_and_round_trips(tmp_path):
 @pytest.mark.parametrize(
     "values, key, problem",
     [
-        (_space(momentum={"type": "uniform", "low": 0.1, "high": 0.9}), "search.momentum", "unknown parameter"),
+        (
+            _space(momentum={"type": "uniform", "low": 0.1, "high": 0.9}),
+            "search.momentum",
+            "unknown parameter",
+        ),
         (_space(out={"type": "choice", "values": ["a"]}), "search.out", "unknown parameter"),
         (_space(reg={"type": "uniform", "low": 0.1, "high": 0.1}), "search.reg", "empty range"),
         (_space(reg={"type": "uniform", "low": 0.5, "high": 0.1}), "search.reg", "empty range"),
         (_space(reg={"type": "choice", "values": []}), "search.reg.values", "non-empty list"),
-        (_space(reg={"type": "log-uniform", "low": 0, "high": 1}), "search.reg.low", "positive bounds"),
+        (
+            _space(reg={"type": "log-uniform", "low": 0, "high": 1}),
+            "search.reg.low",
+            "positive bounds",
+        ),
         (_space(k={"type": "int", "low": -1, "high": 5, "log": True}), "search.k.low", "k must be"),
-        (_space(learning_rate={"type": "uniform", "low": "a", "high": 1}), "search.learning_rate.low", "expected a number"),
+        (
+            _space(learning_rate={"type": "uniform", "low": "a", "high": 1}),
+            "search.learning_rate.low",
+            "expected a number",
+        ),
         (_space(k={"type": "int", "low": 1.5, "high": 5}), "search.k.low", "expected an integer"),
         (_space(k={"type": "uniform", "low": 1, "high": 5}), "search.k.type", "integer setting"),
         (_space(reg={"type": "normal", "low": 1, "high": 5}), "search.reg.type", "choice, uniform"),
-        (_space(reg={"type": "uniform", "low": 1, "high": 5, "step": 1}), "search.reg.step", "not a key"),
-        (_space(dropout={"type": "uniform", "low": 0, "high": 1.5}), "search.dropout.high", "dropout"),
-        (_space(update_rule={"type": "choice", "values": ["adam", "lbfgs"]}), "search.update_rule.values", "lbfgs"),
-        (_space(hidden_dims={"type": "choice", "values": [[64], ["wide"]]}), "search.hidden_dims.values", "items must be int"),
+        (
+            _space(reg={"type": "uniform", "low": 1, "high": 5, "step": 1}),
+            "search.reg.step",
+            "not a key",
+        ),
+        (
+            _space(dropout={"type": "uniform", "low": 0, "high": 1.5}),
+            "search.dropout.high",
+            "dropout",
+        ),
+        (
+            _space(update_rule={"type": "choice", "values": ["adam", "lbfgs"]}),
+            "search.update_rule.values",
+            "lbfgs",
+        ),
+        (
+            _space(hidden_dims={"type": "choice", "values": [[64], ["wide"]]}),
+            "search.hidden_dims.values",
+            "items must be int",
+        ),
         ({"model": "two-layer", "epochs": 3}, "epochs", "unknown key"),
         ({"model": "two-layer", "fixed": {"epochs": "3"}}, "fixed.epochs", "expected int"),
         ({"model": "nope"}, "model", "is not one of"),
@@ -70,12 +98,16 @@ def test_a_toml_file_parses_into_typed_params_and_round_trips(tmp_path):
         ({"model": "knn", "sampler": "bayes"}, "sampler", "grid, random, tpe"),
         ({"model": "softmax", "dataset": "mnist"}, "unknown dataset", "mnist"),
         (
-            {"model": "two-layer", "fixed": {"reg": 0.1}, "search": {"reg": {"type": "uniform", "low": 0, "high": 1}}},
+            {
+                "model": "two-layer",
+                "fixed": {"reg": 0.1},
+                "search": {"reg": {"type": "uniform", "low": 0, "high": 1}},
+            },
             "search.reg",
             "also in [fixed]",
         ),
     ],
-)  # fmt: skip
+)
 def test_a_bad_space_is_refused_naming_the_key_and_the_problem(values, key, problem):
     with pytest.raises(ValueError) as error:
         parse_space(values, source="space.toml")

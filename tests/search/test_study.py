@@ -63,13 +63,18 @@ def test_the_table_is_sorted_and_best_toml_trains_to_the_best_trials_accuracy(tm
     values = [row.val_acc for row in result.rows]
     assert values == sorted(values, reverse=True)
     assert result.rows[0].number == study.best_trial.number == result.best_number
-    assert {row.number: row.val_acc for row in result.rows} == {t.number: t.value for t in study.trials}
+    assert {row.number: row.val_acc for row in result.rows} == {
+        t.number: t.value for t in study.trials
+    }
     written = json.loads((out / "trials.json").read_text())
     assert [row["number"] for row in written] == [row.number for row in result.rows]
     for picture in ("val_acc_vs_params.png", "history.png", "importance.png"):
         assert (out / picture).read_bytes().startswith(b"\x89PNG")
     # The best config, trained again by `train --config`, reaches the same validation accuracy.
-    assert main(["--quiet", "train", "--config", str(out / "best.toml"), "--out", str(tmp_path / "b")]) == 0
+    assert (
+        main(["--quiet", "train", "--config", str(out / "best.toml"), "--out", str(tmp_path / "b")])
+        == 0
+    )
     metrics = json.loads((tmp_path / "b" / "metrics.json").read_text())
     assert metrics["val_acc"] == pytest.approx(study.best_value)
     config = json.loads((tmp_path / "b" / "config.json").read_text())

@@ -4,7 +4,9 @@ Lightning callback, and stops when the trial is pruned."""
 import pytest
 
 pytest.importorskip("optuna", reason="the hyperparameter search needs: pip install -e '.[search]'")
-pytest.importorskip("pytorch_lightning", reason="the PyTorch track needs: pip install -e '.[torch]'")
+pytest.importorskip(
+    "pytorch_lightning", reason="the PyTorch track needs: pip install -e '.[torch]'"
+)
 
 import optuna  # noqa: E402
 

@@ -112,9 +112,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         import optuna
     except ImportError:
-        raise ValueError(
-            'tinyvision tune needs Optuna: pip install -e ".[search]"'
-        ) from None
+        raise ValueError('tinyvision tune needs Optuna: pip install -e ".[search]"') from None
     if args.dashboard is not None:
         from tinyvision.search.dashboard import serve_dashboard
 

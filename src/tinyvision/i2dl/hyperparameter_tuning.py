@@ -45,7 +45,9 @@ def _check_grid(grid_search_spaces: Mapping[str, Sequence[Any]]) -> None:
         )
     for name, values in grid_search_spaces.items():
         if isinstance(values, (str, bytes)) or not isinstance(values, Iterable) or not list(values):
-            raise ValueError(f"grid_search_spaces[{name!r}] must be a non-empty list, got {values!r}")
+            raise ValueError(
+                f"grid_search_spaces[{name!r}] must be a non-empty list, got {values!r}"
+            )
 
 
 def grid_search(

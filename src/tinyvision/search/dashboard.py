@@ -27,7 +27,9 @@ def serve_dashboard(storage: str, port: int = 8080) -> None:
                 "e.g. sqlite:///runs/tune-.../study.db or postgresql://user:pw@host/db"
             )
         storage = f"sqlite:///{path.resolve()}"
-    elif storage.startswith("sqlite:///") and not Path(storage.removeprefix("sqlite:///")).is_file():
+    elif (
+        storage.startswith("sqlite:///") and not Path(storage.removeprefix("sqlite:///")).is_file()
+    ):
         raise FileNotFoundError(f"{storage}: no such SQLite file; the dashboard would create it")
     # Bound to the loopback interface only: the dashboard can change studies and has no login.
     run_server(make_storage(storage), host="127.0.0.1", port=port)

@@ -63,7 +63,9 @@ def plot_history(study: Any, path: str | Path) -> Path:
     ax = fig.add_subplot(1, 1, 1)
     ax.scatter(numbers, values, label="trial", alpha=0.7)
     if len(values):
-        ax.step(numbers, np.maximum.accumulate(values), where="post", color="C3", label="best so far")
+        ax.step(
+            numbers, np.maximum.accumulate(values), where="post", color="C3", label="best so far"
+        )
     ax.set_xlabel("trial number")
     ax.set_ylabel("validation accuracy")
     ax.set_title("optimisation history")

@@ -44,7 +44,7 @@ class SearchResult:
 
 def search_run(
     space: SearchSpace | None = None,
-    options: StudyOptions = StudyOptions(),
+    options: StudyOptions | None = None,
     out: str | Path | None = None,
     resume: str | Path | None = None,
     retrain: bool = True,
@@ -53,12 +53,13 @@ def search_run(
     """Search space's hyperparameters with Optuna and write the results into a run folder.
 
     space: what to search (None with resume: the folder's space.toml)
-    options: trials, timeout, worker processes, storage
+    options: trials, timeout, worker processes, storage (None: StudyOptions())
     out: the run folder (None: runs/tune-<model>-<dataset>-<time>)
     resume: a run folder of an interrupted search, continued until it holds options.trials
     retrain: train the best config again into <run folder>/best (for `tinyvision evaluate`)
     raises ValueError when no trial completed (with how they ended)
     """
+    options = StudyOptions() if options is None else options
     if resume is not None:
         run_dir = Path(resume)
         if not (run_dir / SPACE_FILE).is_file():

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import tomllib
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,6 +31,7 @@ from typing import Any
 
 from tinyvision import registry
 from tinyvision.config import TrainConfig, check_setting, config_fields
+from tinyvision.config_files import parse_toml, to_toml
 
 __all__ = [
     "PARAM_TYPES",
@@ -140,11 +140,7 @@ def load_space(path: str | Path) -> SearchSpace:
             f"search space file {path} does not exist; write one (see `tinyvision tune --help`) "
             "or leave it out to search the model's default space"
         )
-    try:
-        values = tomllib.loads(path.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as error:
-        raise ValueError(f"{path} is not valid TOML: {error}") from error
-    return parse_space(values, source=str(path))
+    return parse_space(parse_toml(path), source=str(path))
 
 
 def parse_space(values: dict[str, Any], source: str = "search space") -> SearchSpace:
@@ -216,7 +212,9 @@ def _typed(value: Any, name: str, key: str, source: str) -> Any:
         item_types = _item_types(hint)
         wrong = [v for v in value if not _is_instance(v, item_types)]
         if wrong:
-            raise ValueError(f"{source}: {key}: items must be {_names(item_types)}, got {wrong[0]!r}")
+            raise ValueError(
+                f"{source}: {key}: items must be {_names(item_types)}, got {wrong[0]!r}"
+            )
     elif not _is_instance(value, expected):
         raise ValueError(f"{source}: {key}: expected {_names(expected)}, got {value!r}")
     if float in expected and isinstance(value, int) and not isinstance(value, bool):
@@ -275,7 +273,9 @@ def _parse_param(name: str, entry: Any, source: str) -> Param:
         raise ValueError(f"{source}: {key}: expected a table with type and its range or values")
     kind = entry.get("type")
     if kind not in PARAM_TYPES:
-        raise ValueError(f"{source}: {key}.type: expected one of {', '.join(PARAM_TYPES)}, got {kind!r}")
+        raise ValueError(
+            f"{source}: {key}.type: expected one of {', '.join(PARAM_TYPES)}, got {kind!r}"
+        )
     allowed = {"type", "values"} if kind == "choice" else {"type", "low", "high", "log"}
     extra = [k for k in entry if k not in allowed]
     if extra:
@@ -307,15 +307,13 @@ def _parse_param(name: str, entry: Any, source: str) -> Param:
     if log and low <= 0:
         raise ValueError(
             f"{source}: {key}.low: a log range needs positive bounds, got low {low!r}; "
-            "use type = \"uniform\" to include 0"
+            'use type = "uniform" to include 0'
         )
     if kind == "int" and float in _expected_types(_FIELDS[name][1]):
         kind_note = "a float setting; use uniform or log-uniform"
         raise ValueError(f"{source}: {key}.type: int does not fit {name!r}, {kind_note}")
     if kind != "int" and int in _expected_types(_FIELDS[name][1]):
-        raise ValueError(
-            f"{source}: {key}.type: {name!r} is an integer setting; use type = \"int\""
-        )
+        raise ValueError(f'{source}: {key}.type: {name!r} is an integer setting; use type = "int"')
     return Param(name, kind, low=low, high=high, log=log)
 
 
@@ -395,8 +393,6 @@ def default_space(model: str, dataset: str = "digits") -> SearchSpace:
 
 def space_to_toml(space: SearchSpace) -> str:
     """The TOML text load_space reads back into space."""
-    from tinyvision.config_files import to_toml
-
     values = space.to_dict()
     parts = [to_toml({k: values[k] for k in ("model", "dataset", "sampler", "pruner")})]
     if values["fixed"]:

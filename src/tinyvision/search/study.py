@@ -77,7 +77,9 @@ class StudyOptions:
         if self.timeout is not None and not self.timeout > 0:
             raise ValueError(f"timeout must be a positive number of seconds, got {self.timeout!r}")
         if not self.heartbeat > 0:
-            raise ValueError(f"heartbeat must be a positive number of seconds, got {self.heartbeat!r}")
+            raise ValueError(
+                f"heartbeat must be a positive number of seconds, got {self.heartbeat!r}"
+            )
 
 
 def storage_url(options: StudyOptions, run_dir: Path) -> str:
@@ -105,12 +107,18 @@ def make_storage(url: str, heartbeat: float = 10.0) -> Any:
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
         for attempt in range(2):
             try:
-                return optuna.storages.RDBStorage(
+                storage = optuna.storages.RDBStorage(
                     url,
                     engine_kwargs=engine_kwargs,
                     heartbeat_interval=max(1, round(heartbeat)),
                     grace_period=max(3, round(3 * heartbeat)),
                 )
+                if url.startswith("sqlite"):
+                    # Write-ahead logging: worker processes read while one writes, instead of
+                    # queueing on the file lock at every reported epoch (it stays set).
+                    with storage.engine.connect() as connection:
+                        connection.exec_driver_sql("PRAGMA journal_mode=WAL")
+                return storage
             except IntegrityError:
                 # Workers started together on a new database race to create its tables: the
                 # loser finds them made and connects again.
@@ -260,7 +268,9 @@ class _Objective:
             # A diverging trial overflows on its way to the divergence check; it is reported
             # once, as a failed trial, rather than as a screen of NumPy warnings.
             with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-                history = fit(self.spec, model, config, prepared, None, False, trial=trial)
+                # Without a pruner there is nothing to decide each epoch: report nothing.
+                reports = None if self.space.pruner == "none" else trial
+                history = fit(self.spec, model, config, prepared, None, False, trial=reports)
                 if not all(np.isfinite(a).all() for a in model.state_dict().values()):
                     raise TrainingDivergedError("the parameters became non-finite")
         except TrainingDivergedError as error:
@@ -296,12 +306,11 @@ def _worker(
 ) -> None:
     """One worker: run trials one at a time, at most `quota` of them, until the study holds
     `target` trials (those of other workers count) or time is up."""
+    import optuna
     from threadpoolctl import threadpool_limits
 
     from tinyvision import parallel
     from tinyvision.search.space import parse_space
-
-    import optuna
 
     if verbosity is not None:  # a spawned worker logs as its parent does
         optuna.logging.set_verbosity(verbosity)
@@ -340,9 +349,7 @@ def _grid_done(study: Any, space: SearchSpace) -> bool:
     import optuna
 
     finished = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)
-    done = {
-        tuple(sorted(t.params.items())) for t in study.get_trials(False, states=finished)
-    }
+    done = {tuple(sorted(t.params.items())) for t in study.get_trials(False, states=finished)}
     return len(done) >= grid_size(space)
 
 
@@ -396,7 +403,16 @@ def run_trials(space: SearchSpace, options: StudyOptions, run_dir: Path) -> Any:
         workers = [
             context.Process(
                 target=_worker,
-                args=(*args, seed + i, options.heartbeat, target, quotas[i], deadline, 1, verbosity),
+                args=(
+                    *args,
+                    seed + i,
+                    options.heartbeat,
+                    target,
+                    quotas[i],
+                    deadline,
+                    1,
+                    verbosity,
+                ),
             )
             for i in range(options.jobs)
             if quotas[i] > 0
