@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter, NullFormatter
 
 from tinyvision.search.space import SearchSpace
 from tinyvision.vis_utils import plot_hyperparameter_search
@@ -30,6 +31,11 @@ def _save(fig: Figure, path: Path) -> Path:
     return path
 
 
+def _two_and_five(value: float, _position: int) -> str:
+    text = f"{value:.0e}"
+    return f"{value:g}" if text[0] in "25" else ""
+
+
 def plot_params(study: Any, space: SearchSpace, path: str | Path) -> Path:
     """Validation accuracy of each completed trial against each searched parameter."""
     trials = _complete(study)
@@ -47,6 +53,12 @@ def plot_params(study: Any, space: SearchSpace, path: str | Path) -> Path:
             ax.scatter(drawn, acc, alpha=0.7)
             if param.log:
                 ax.set_xscale("log")
+                # An axis of about one decade needs labels between the decades (2 and 5 only:
+                # all eight collide); a wider one has enough at the decades.
+                narrow = bool(drawn) and math.log10(max(drawn) / min(drawn)) <= 1.5
+                ax.xaxis.set_minor_formatter(
+                    FuncFormatter(_two_and_five) if narrow else NullFormatter()
+                )
         ax.set_xlabel(param.name)
         ax.set_ylabel("validation accuracy")
         ax.set_title(f"val accuracy vs {param.name}")
@@ -98,12 +110,16 @@ def plot_importance(study: Any, path: str | Path) -> Path | None:
 
 
 def plot_search(study: Any, path: str | Path) -> Path | None:
-    """The course's learning rate x regularisation scatter (train and val accuracy).
+    """The course's learning rate x regularisation scatter (train and val accuracy); failed
+    (diverged) trials are the course's black crosses, pruned ones are left out.
 
     returns None when the search did not vary both learning_rate and reg
     """
+    import optuna
+
+    states = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.FAIL)
     results = {}
-    for trial in study.get_trials(deepcopy=False):
+    for trial in study.get_trials(deepcopy=False, states=states):
         config = trial.user_attrs.get("config", {})
         if "learning_rate" not in trial.params or "reg" not in trial.params:
             continue
