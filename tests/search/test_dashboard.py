@@ -9,11 +9,14 @@ import time
 import urllib.request
 from pathlib import Path
 
-import optuna
 import pytest
 
 from tinyvision.cli import main
 from tinyvision.search.study import STUDY_DB, make_storage
+
+optuna = pytest.importorskip(
+    "optuna", reason="the hyperparameter search needs: pip install -e '.[search]'"
+)
 
 SRC = str(Path(__file__).resolve().parents[2] / "src")
 

@@ -18,10 +18,13 @@ import tempfile
 import time
 from pathlib import Path
 
-import optuna
 import pytest
 
 from tinyvision.search.study import make_storage
+
+optuna = pytest.importorskip(
+    "optuna", reason="the hyperparameter search needs: pip install -e '.[search]'"
+)
 
 SRC = str(Path(__file__).resolve().parents[2] / "src")
 

@@ -10,7 +10,6 @@ import sys
 import time
 from pathlib import Path
 
-import optuna
 import pytest
 
 from tinyvision import registry
@@ -19,6 +18,10 @@ from tinyvision.config import TrainConfig, resolve_config
 from tinyvision.pipeline import fit
 from tinyvision.search import StudyOptions, parse_space, search_run
 from tinyvision.search.study import STUDY_DB, make_storage
+
+optuna = pytest.importorskip(
+    "optuna", reason="the hyperparameter search needs: pip install -e '.[search]'"
+)
 
 SRC = str(Path(__file__).resolve().parents[2] / "src")
 
