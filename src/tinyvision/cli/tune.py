@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
 
 from tinyvision.config import TrainConfig
+
+if TYPE_CHECKING:
+    from tinyvision.search.results import TrialRow
+    from tinyvision.search.space import SearchSpace
 
 SPACE_EXAMPLE = """\
 search space file (TOML):
@@ -89,7 +94,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(handler=run)
 
 
-def _space(args: argparse.Namespace):  # noqa: ANN202 - SearchSpace needs the optional extra
+def _space(args: argparse.Namespace) -> SearchSpace | None:
     from tinyvision.search.space import default_space, load_space, parse_space
 
     if args.resume is not None:
@@ -149,7 +154,7 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _print_table(rows) -> None:  # noqa: ANN001 - TrialRow needs the optional extra
+def _print_table(rows: list[TrialRow]) -> None:
     names = list(dict.fromkeys(n for row in rows for n in row.params))
     header = f"{'trial':>5} {'state':>8} {'val acc':>8} {'epochs':>6}  " + "  ".join(
         f"{n:>13}" for n in names

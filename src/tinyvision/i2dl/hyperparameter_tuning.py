@@ -156,12 +156,12 @@ def random_search_spaces_to_config(
     return config
 
 
-def findBestConfig(  # noqa: N802 - the exercise's name
+def findBestConfig(  # the exercise's names, capitals and all
     train_loader: Any,
     val_loader: Any,
     configs: Sequence[Mapping[str, Any]],
-    EPOCHS: int,  # noqa: N803 - the exercise's name
-    PATIENCE: int,  # noqa: N803
+    EPOCHS: int,
+    PATIENCE: int,
     model_class: type,
 ) -> tuple[Any, list[tuple[dict[str, Any], dict[str, float]]]]:
     """Train model_class(**config) for each config; keep the one with the lowest val loss.

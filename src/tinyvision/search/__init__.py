@@ -1,8 +1,9 @@
 """Hyperparameter search on Optuna: `tinyvision tune`, its Python API, and the I2DL functions.
 
 - space: what is searched (TOML or dict; default spaces per model and data set)
-- study: the Optuna study, its storage, samplers, pruners and worker processes; one trial is
-  one run of the pipeline
+- study: the Optuna study, its storage, samplers and pruners; one trial is one run of the
+  pipeline
+- workers: the worker processes that run a study's trials
 - pruning: per-epoch validation accuracy reported to the trial
 - results, plots: the table of trials and the pictures
 - run: a whole search into a run folder (search_run)

@@ -19,7 +19,8 @@ from tinyvision.config_files import write_config_toml
 from tinyvision.search.plots import plot_history, plot_importance, plot_params, plot_search
 from tinyvision.search.results import TrialRow, best_trial, trial_rows
 from tinyvision.search.space import SearchSpace, load_space, space_to_toml
-from tinyvision.search.study import StudyOptions, run_trials, trial_config
+from tinyvision.search.study import StudyOptions, trial_config
+from tinyvision.search.workers import run_trials
 
 __all__ = ["SearchResult", "search_run"]
 
