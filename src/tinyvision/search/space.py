@@ -125,8 +125,10 @@ class SearchSpace:
 
 _TOP_KEYS = ("model", "dataset", "sampler", "pruner", "fixed", "search")
 _FIELDS = {f.name: (f, hint) for f, hint in config_fields(TrainConfig)}
-# Fields that say where a run goes or how it is spread, not how a model learns.
-_NOT_SEARCHABLE = ("model", "dataset", "data_dir", "out", "devices", "strategy", "num_nodes")
+# The space's own keys name the model and data set; each trial writes no run folder.
+_NOT_SETTABLE = ("model", "dataset", "out")
+# Where the data is and how a run is spread can be fixed, but they are not searched.
+_NOT_SEARCHABLE = (*_NOT_SETTABLE, "data_dir", "devices", "strategy", "num_nodes")
 
 
 def load_space(path: str | Path) -> SearchSpace:
@@ -194,12 +196,22 @@ def _string(
 
 
 def _field(name: str, key: str, source: str) -> tuple[dataclasses.Field, Any]:
-    if name not in _FIELDS or name in _NOT_SEARCHABLE:
-        searchable = [n for n in _FIELDS if n not in _NOT_SEARCHABLE]
+    searched = key.startswith("search.")
+    excluded = _NOT_SEARCHABLE if searched else _NOT_SETTABLE
+    allowed = ", ".join(n for n in _FIELDS if n not in excluded)
+    if name not in _FIELDS:
         raise ValueError(
-            f"{source}: {key}: unknown parameter {name!r}; the TrainConfig settings are "
-            f"{', '.join(searchable)}"
+            f"{source}: {key}: unknown parameter {name!r}; the TrainConfig settings are {allowed}"
         )
+    if name in excluded:
+        if name in ("model", "dataset"):
+            hint = f"give it as the top-level key {name} = ..."
+        elif name == "out":
+            hint = "trials write no run folder; give the search's folder with --out"
+        else:
+            hint = "fix it in [fixed]"
+        verb = "searched" if searched else "set in [fixed]"
+        raise ValueError(f"{source}: {key}: {name!r} cannot be {verb}: {hint}")
     return _FIELDS[name]
 
 
