@@ -1,6 +1,7 @@
 """Worker processes of one search on this machine, and an interrupted search continued:
 SQLite studies on the embedded digits."""
 
+import json
 import os
 import signal
 import sqlite3
@@ -11,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from tinyvision.cli import main
 from tinyvision.search import StudyOptions, parse_space, search_run
 from tinyvision.search.study import STUDY_DB, make_storage
 
@@ -88,14 +90,16 @@ def test_an_interrupted_search_continues_without_losing_a_finished_trial(tmp_pat
     assert len([v for v in finished.values() if v[0] == "COMPLETE"]) >= 3
     assert len(before) < 100
     target = len(before) + 2
-    result = search_run(resume=out, options=StudyOptions(trials=target), retrain=False)
+    resume = ["--quiet", "tune", "--resume", str(out), "--trials", str(target), "--no-retrain"]
+    assert main(resume) == 0
+    rows = json.loads((out / "trials.json").read_text())
     after = {t.number: (t.state.name, t.value, t.params) for t in _study(out).trials}
     assert len(after) == target
     assert {n: after[n] for n in finished} == finished
     # A trial the interruption caught running is recorded as failed, saying so.
     for number in set(before) - set(finished):
-        row = next(r for r in result.rows if r.number == number)
-        assert row.state == "fail" and row.reason.startswith("interrupted")
-    assert {row.number for row in result.rows} == set(after)
+        row = next(r for r in rows if r["number"] == number)
+        assert row["state"] == "fail" and row["reason"].startswith("interrupted")
+    assert {row["number"] for row in rows} == set(after)
     completed_before = sum(v[0] == "COMPLETE" for v in before.values())
-    assert sum(r.state == "complete" for r in result.rows) == completed_before + 2
+    assert sum(r["state"] == "complete" for r in rows) == completed_before + 2

@@ -59,6 +59,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _dataset_of(args: argparse.Namespace) -> str | None:
     """The data set the command will use; a resumed run's comes from its config.json."""
+    if hasattr(args, "dataset_of"):  # a command that knows better (tune: its space's)
+        return args.dataset_of(args)
     if getattr(args, "resume", None):
         return pipeline.read_run_config(args.resume).dataset
     return getattr(args, "dataset", None)

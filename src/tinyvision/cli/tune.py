@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from tinyvision.config import TrainConfig
@@ -91,7 +92,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="serve optuna-dashboard for STORAGE (a URL or a run folder) on 127.0.0.1",
     )
     parser.add_argument("--port", type=int, default=8080, help="port of --dashboard")
-    parser.set_defaults(handler=run)
+    parser.set_defaults(handler=run, dataset_of=_dataset_of)
 
 
 def _space(args: argparse.Namespace) -> SearchSpace | None:
@@ -111,6 +112,19 @@ def _space(args: argparse.Namespace) -> SearchSpace | None:
     if overrides:
         space = parse_space({**space.to_dict(), **overrides}, source="command line")
     return space
+
+
+def _dataset_of(args: argparse.Namespace) -> str | None:
+    """The data set the search trains on (it sets the number of threads), None for --dashboard."""
+    from tinyvision.search.run import SPACE_FILE
+    from tinyvision.search.space import load_space
+
+    if args.dashboard is not None:
+        return None
+    if args.resume is not None:
+        path = Path(args.resume) / SPACE_FILE
+        return load_space(path).dataset if path.is_file() else None
+    return load_space(args.space).dataset if args.space else args.dataset
 
 
 def run(args: argparse.Namespace) -> int:
