@@ -30,7 +30,7 @@ examples:
   tinyvision train --model two-layer --dataset spiral
   tinyvision data download cifar10                   fetch CIFAR-10 (170 MB)
   tinyvision train --model svm --dataset cifar10
-  tinyvision tune --model knn                        choose k by cross-validation
+  tinyvision tune --model two-layer                  search its hyperparameters (Optuna)
   tinyvision evaluate runs/softmax-digits-...        reproduce a run's test accuracy
   tinyvision gradcheck                               verify every layer's backward pass
 """
