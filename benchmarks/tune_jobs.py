@@ -2,9 +2,11 @@
 
 Each search runs in a fresh run folder with its own SQLite study; the only difference is the
 number of worker processes (each computing on one core). Prints both times and their ratio.
+A worker is a fresh interpreter (about 2 s of imports and data loading before its first trial),
+so the trials are long enough (300 epochs, about a second each) for that to be a small part.
 
     .venv/bin/python benchmarks/tune_jobs.py
-    .venv/bin/python benchmarks/tune_jobs.py --trials 20 --epochs 100 --json tune_jobs.json
+    .venv/bin/python benchmarks/tune_jobs.py --trials 20 --epochs 300 --json tune_jobs.json
 """
 
 from __future__ import annotations
@@ -53,7 +55,7 @@ def time_search(jobs: int, trials: int, epochs: int, folder: Path) -> dict[str, 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--trials", type=int, default=20)
-    parser.add_argument("--epochs", type=int, default=100)
+    parser.add_argument("--epochs", type=int, default=300)
     parser.add_argument("--json", help="also write the results to this file")
     args = parser.parse_args()
     import optuna
