@@ -90,13 +90,8 @@ def _flags(parser: argparse.ArgumentParser, *path: str) -> set[str]:
     [
         # --resume and --overwrite say what to do with the run folder; they are not settings.
         # --print-config shows the settings instead of training.
-        (("train",), TrainConfig, {"resume", "overwrite", "print_config"}),
-        (("caption", "train"), CaptionConfig, {"resume", "overwrite"}),
-        (
-            ("tune",),
-            TrainConfig,
-            {"search", "learning_rates", "regs", "num_samples", "k_choices", "num_folds"},
-        ),
+        (("train",), TrainConfig, {"config", "resume", "overwrite", "print_config"}),
+        (("caption", "train"), CaptionConfig, {"config", "resume", "overwrite"}),
     ],
 )
 def test_every_config_field_is_a_flag_and_every_flag_a_field(path, config_class, extra):

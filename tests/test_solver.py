@@ -427,6 +427,24 @@ def test_stop_when_ends_training_after_the_update_it_returns_true(data):
         make(data, stop_when=3)
 
 
+def test_on_epoch_end_sees_each_epochs_evaluation_and_may_stop_training(data):
+    seen = []
+
+    def record(solver):
+        seen.append((solver.epoch, solver.val_acc_history[-1], solver.iteration))
+        if solver.epoch == 2:
+            raise KeyboardInterrupt  # a search pruning the run
+
+    solver = make(data, num_epochs=4, on_epoch_end=record)
+    with pytest.raises(KeyboardInterrupt):
+        solver.train()
+    # Called after each epoch's evaluation: the latest validation accuracy is that epoch's.
+    assert [(epoch, it) for epoch, _, it in seen] == [(1, 5), (2, 10)]
+    assert [acc for _, acc, _ in seen] == solver.val_acc_history[-2:]
+    with pytest.raises(ValueError, match="on_epoch_end must be a function solver -> None"):
+        make(data, on_epoch_end="prune")
+
+
 def test_schedule_options_reach_the_named_schedule(data):
     solver = make(
         data, lr_schedule="multistep", schedule_options={"milestones": (2,), "gamma": 0.5}

@@ -70,19 +70,39 @@ def fit(
     run_dir: Path | None,
     verbose: bool,
     resume: Path | None = None,
+    trial: Any = None,
 ) -> dict[str, Any]:
     """Train model on prepared data: the model's own fit, or its task's Solver.
 
     run_dir receives the Solver's checkpoints (None: none); resume continues from a
-    checkpoint.npz. Returns the training history. A TrainingDivergedError carries the history
+    checkpoint.npz. trial: an Optuna trial of a hyperparameter search (tinyvision.search),
+    told each epoch's validation accuracy so it can prune the run (optuna.TrialPruned) by
+    models trained by the Solver and those whose registration says `pruning`; others train
+    to the end. Returns the training history. A TrainingDivergedError carries the history
     up to the divergence as its `history` attribute.
     """
     if spec.fit is not None:
+        if trial is not None and spec.pruning:
+            return spec.fit(model, config, prepared, run_dir, verbose, resume, trial=trial)
         return spec.fit(model, config, prepared, run_dir, verbose, resume)
     # The course's per-update prints stay off: the Solver logs one line per epoch instead, and
     # its bar shows only on a terminal.
+    on_epoch_end = None
+    if trial is not None:
+        from tinyvision.search.pruning import report_epoch
+
+        def on_epoch_end(solver: Any) -> None:
+            report_epoch(trial, solver.epoch, solver.val_acc_history[-1])
+
     solver = spec.task.solver(
-        model, config, prepared, verbose=False, progress=verbose, out_dir=run_dir, resume=resume
+        model,
+        config,
+        prepared,
+        verbose=False,
+        progress=verbose,
+        out_dir=run_dir,
+        resume=resume,
+        on_epoch_end=on_epoch_end,
     )
     try:
         solver.train()

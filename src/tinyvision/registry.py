@@ -100,6 +100,8 @@ class ModelSpec:
     schedules: the learning-rate schedules a model with its own fit follows (a model trained
         by the Solver follows all of them)
     clipping: its own fit honours --clip-value / --clip-norm (the Solver always does)
+    pruning: its own fit takes `trial=` (an Optuna trial) and reports each epoch's validation
+        accuracy to it, so a hyperparameter search can stop it early (the Solver always does)
     """
 
     name: str
@@ -121,6 +123,7 @@ class ModelSpec:
     distributed: bool = False
     schedules: tuple[str, ...] = ("step",)
     clipping: bool = False
+    pruning: bool = False
 
     def defaults_for(self, config: Any) -> dict[str, Any]:
         """The tuned values for config's data set (and features), over the task's common ones."""

@@ -78,6 +78,7 @@ _DEFAULTS: dict[str, Any] = {
     "clip_value": None,
     "clip_norm": None,
     "stop_when": None,
+    "on_epoch_end": None,
 }
 
 
@@ -126,7 +127,9 @@ class Solver:
     to [-clip_value, clip_value] before each update), clip_norm (None; rescale the gradients
     of each update so their global norm is at most clip_norm; after clip_value when both are
     given; see tinyvision.clipping), stop_when (None; a function solver -> bool called after
-    every update: True ends training there, as an epoch end that stops early).
+    every update: True ends training there, as an epoch end that stops early), on_epoch_end
+    (None; a function solver -> None called after each epoch's evaluation, e.g. to report
+    val_acc_history[-1] to a hyperparameter search, which may stop the run by raising).
 
     Minibatches are drawn as in the course, ``choice(num_train, batch_size)`` per update (with
     replacement), but from the Solver's own Generator ``self.rng``. A resumed run restores that
@@ -233,6 +236,10 @@ class Solver:
                 check_positive(getattr(self, name), name, hint="or None for no clipping")
         if self.stop_when is not None and not callable(self.stop_when):
             raise ValueError(f"stop_when must be a function solver -> bool, got {self.stop_when!r}")
+        if self.on_epoch_end is not None and not callable(self.on_epoch_end):
+            raise ValueError(
+                f"on_epoch_end must be a function solver -> None, got {self.on_epoch_end!r}"
+            )
         if self.schedule_options is not None and not isinstance(self.lr_schedule, str):
             raise ValueError(
                 "schedule_options configure a named lr_schedule (e.g. lr_schedule='multistep');"
@@ -584,6 +591,8 @@ class Solver:
         last = self.epoch == self.num_epochs or self.stopped_early
         if last or self.epoch % self.checkpoint_every == 0:
             self._save_checkpoint()
+        if self.on_epoch_end is not None:
+            self.on_epoch_end(self)
         return self.stopped_early
 
     def train(self) -> None:

@@ -1,4 +1,5 @@
-"""Hyperparameter search runs: the course's validation experiments, one command each.
+"""The course's validation experiments as Python functions (`tinyvision tune` itself searches
+with Optuna: tinyvision.search).
 
 `tune_run` searches learning rate x regularisation (grid or log-uniform random) for any model
 trained in epochs, or runs the model's own search where its registration has one (kNN chooses
@@ -76,7 +77,7 @@ def _search_rates(
     if not options.learning_rates or not options.regs:
         raise ValueError(
             "give the learning rates and regularisation strengths to search, e.g. "
-            "--learning-rates 1e-7,5e-7 --regs 2.5e4,5e4"
+            "SearchOptions(learning_rates=(1e-7, 5e-7), regs=(2.5e4, 5e4))"
         )
     histories: dict[tuple[float, float], dict[str, Any]] = {}
 

@@ -41,7 +41,7 @@ examples:
   tinyvision train --model two-layer --dataset spiral
   tinyvision data download cifar10                   fetch CIFAR-10 (170 MB)
   tinyvision train --model svm --dataset cifar10
-  tinyvision tune --model knn                        choose k by cross-validation
+  tinyvision tune --model two-layer                  search its hyperparameters (Optuna)
   tinyvision evaluate runs/softmax-digits-...        reproduce a run's test accuracy
   tinyvision predict runs/softmax-digits-... my.png  classify your own pictures
   tinyvision gradcheck                               verify every layer's backward pass
@@ -79,6 +79,8 @@ def _configure_logging(quiet: bool, verbose: bool) -> None:
 
 def _dataset_of(args: argparse.Namespace) -> str | None:
     """The data set the command will use; a resumed run's comes from its config.json."""
+    if hasattr(args, "dataset_of"):  # a command that knows better (tune: its space's)
+        return args.dataset_of(args)
     if getattr(args, "resume", None):
         return pipeline.read_run_config(args.resume).dataset
     return getattr(args, "dataset", None)

@@ -11,12 +11,19 @@ import dataclasses
 
 from tinyvision.cli.options import config_from_args
 from tinyvision.config import RunConfig
+from tinyvision.config_files import read_config_toml
 from tinyvision.pipeline import RunResult, resume_run, train_run
 
 __all__ = ["add_run_options", "run_from_args"]
 
 
 def add_run_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--config",
+        metavar="FILE",
+        help="read the settings from a TOML file (e.g. the best.toml of `tinyvision tune`); "
+        "flags given beside it take precedence",
+    )
     parser.add_argument(
         "--resume",
         metavar="RUN",
@@ -33,6 +40,8 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
 def run_from_args(args: argparse.Namespace, config_class: type[RunConfig]) -> RunResult:
     """Train a new run, or resume one, as the flags say."""
     config = config_from_args(args, config_class)
+    if getattr(args, "config", None) is not None:
+        config = _with_file(config, args.config)
     verbose = not args.quiet
     if args.resume is None:
         return train_run(config, verbose=verbose, overwrite=args.overwrite)
@@ -48,3 +57,11 @@ def run_from_args(args: argparse.Namespace, config_class: type[RunConfig]) -> Ru
             f"leave out {extra}"
         )
     return resume_run(args.resume, verbose=verbose)
+
+
+def _with_file(config: RunConfig, path: str) -> RunConfig:
+    """config with a TOML file's settings wherever the flags left the default."""
+    defaults = {f.name: f.default for f in dataclasses.fields(config)}
+    settings = read_config_toml(path, type(config))
+    unset = {k: v for k, v in settings.items() if getattr(config, k) == defaults[k]}
+    return dataclasses.replace(config, **unset)

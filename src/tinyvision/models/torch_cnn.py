@@ -66,10 +66,11 @@ def fit(
     run_dir: Path | None,
     verbose: bool,
     resume: Path | None,
+    trial: Any = None,
 ) -> dict[str, Any]:
     from tinyvision.torch.run import fit as lightning_fit
 
-    return lightning_fit(model, config, prepared, run_dir, verbose, resume)
+    return lightning_fit(model, config, prepared, run_dir, verbose, resume, trial=trial)
 
 
 register(
@@ -112,6 +113,7 @@ register(
         schedules=("step", "cosine"),
         clipping=True,
         scores=scores,
+        pruning=True,
         check=check,
     )
 )

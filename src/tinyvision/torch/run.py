@@ -132,12 +132,15 @@ def fit(
     verbose: bool,
     resume: Path | None = None,
     extra_callbacks: Sequence[pl.Callback] = (),
+    trial: Any = None,
 ) -> dict[str, Any]:
     """Train model on prepared's train split, validating each epoch; keep the best epoch.
 
     run_dir: where checkpoints and event files go (None: a temporary folder)
     resume: a Lightning checkpoint (last.ckpt) to continue from
     extra_callbacks: more Lightning callbacks (benchmarks/torch_cnn.py times epochs with one)
+    trial: an Optuna trial of a hyperparameter search: each epoch's val_acc is reported to it
+        (tinyvision.torch.pruning.LightningPruning), which may prune the run
     returns the history, with the keys of the NumPy Solver's history()
     """
     torch.set_num_threads(parallel.num_threads())
@@ -161,6 +164,10 @@ def fit(
             enable_version_counter=False,
         )
         callbacks: list[Any] = [history, best, SeedEachEpoch(config.seed), *extra_callbacks]
+        if trial is not None:
+            from tinyvision.torch.pruning import LightningPruning
+
+            callbacks.append(LightningPruning(trial))
         stopping = None
         if config.patience:
             stopping = EarlyStopping(monitor="val_acc", mode="max", patience=config.patience)

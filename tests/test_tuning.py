@@ -1,29 +1,24 @@
-"""`tinyvision tune`: searches keep the best model by validation accuracy and write a run folder."""
+"""tinyvision.tuning.tune_run: the course's searches (learning rate x reg grid or random pairs,
+kNN's k by cross-validation) keep the best model by validation accuracy and write a run folder.
+(`tinyvision tune` itself searches with Optuna: tests/search.)"""
 
 import json
 
 import pytest
 
 from tinyvision.cli import main
+from tinyvision.config import TrainConfig
+from tinyvision.tuning import SearchOptions, tune_run
+
+
+def _tune(out, model, epochs=None, **options):
+    config = TrainConfig(model=model, epochs=epochs, out=str(out))
+    return tune_run(config, SearchOptions(**options), verbose=False)
 
 
 def test_grid_search_keeps_the_best_pair_and_evaluate_reproduces_it(tmp_path, capsys):
     out = tmp_path / "tune"
-    args = [
-        "--quiet",
-        "tune",
-        "--model",
-        "softmax",
-        "--epochs",
-        "5",
-        "--learning-rates",
-        "1e-3,0.5",
-        "--regs",
-        "1e-4,1e-2",
-        "--out",
-        str(out),
-    ]
-    assert main(args) == 0
+    _tune(out, "softmax", 5, learning_rates=(1e-3, 0.5), regs=(1e-4, 1e-2))
     record = json.loads((out / "search.json").read_text())
     assert len(record["results"]) == 4
     best = max(record["results"], key=lambda row: row["val_acc"])
@@ -42,25 +37,9 @@ def test_grid_search_keeps_the_best_pair_and_evaluate_reproduces_it(tmp_path, ca
 
 def test_random_search_draws_log_uniform_pairs_inside_the_bounds(tmp_path):
     out = tmp_path / "tune"
-    args = [
-        "--quiet",
-        "tune",
-        "--model",
-        "svm",
-        "--epochs",
-        "2",
-        "--search",
-        "random",
-        "--learning-rates",
-        "1e-3,1",
-        "--regs",
-        "1e-5,1e-1",
-        "--num-samples",
-        "3",
-        "--out",
-        str(out),
-    ]
-    assert main(args) == 0
+    _tune(
+        out, "svm", 2, search="random", learning_rates=(1e-3, 1), regs=(1e-5, 1e-1), num_samples=3
+    )
     rows = json.loads((out / "search.json").read_text())["results"]
     assert len(rows) == 3
     assert all(1e-3 <= r["learning_rate"] <= 1 and 1e-5 <= r["reg"] <= 1e-1 for r in rows)
@@ -68,23 +47,7 @@ def test_random_search_draws_log_uniform_pairs_inside_the_bounds(tmp_path):
 
 def test_knn_cross_validation_picks_the_k_with_best_mean_accuracy(tmp_path):
     out = tmp_path / "tune"
-    assert (
-        main(
-            [
-                "--quiet",
-                "tune",
-                "--model",
-                "knn",
-                "--k-choices",
-                "1,5,200",
-                "--num-folds",
-                "3",
-                "--out",
-                str(out),
-            ]
-        )
-        == 0
-    )
+    _tune(out, "knn", k_choices=(1, 5, 200), num_folds=3)
     record = json.loads((out / "search.json").read_text())
     means = {int(k): sum(v) / len(v) for k, v in record["k_to_accuracies"].items()}
     assert all(len(v) == 3 for v in record["k_to_accuracies"].values())
@@ -93,16 +56,15 @@ def test_knn_cross_validation_picks_the_k_with_best_mean_accuracy(tmp_path):
     assert (out / "knn_cross_validation.png").is_file()
 
 
-def test_rate_search_without_values_says_what_to_pass(tmp_path, capsys):
-    assert main(["tune", "--model", "svm", "--out", str(tmp_path / "t")]) == 2
-    assert "--learning-rates" in capsys.readouterr().err
+def test_rate_search_without_values_says_what_to_pass(tmp_path):
+    with pytest.raises(ValueError, match="learning_rates"):
+        _tune(tmp_path / "t", "svm")
 
 
 @pytest.mark.parametrize("model", ["softmax", "two-layer"])
-def test_a_diverging_pair_is_recorded_and_the_search_goes_on(tmp_path, capsys, model):
+def test_a_diverging_pair_is_recorded_and_the_search_goes_on(tmp_path, model):
     out = tmp_path / "tune"
-    args = ["--quiet", "tune", "--model", model, "--epochs", "10", "--out", str(out)]
-    assert main([*args, "--learning-rates", "0.5,1e12", "--regs", "1e-4"]) == 0
+    _tune(out, model, 10, learning_rates=(0.5, 1e12), regs=(1e-4,))
     record = json.loads((out / "search.json").read_text())
     rows = {row["learning_rate"]: row for row in record["results"]}
     assert rows[1e12]["diverged"] and rows[1e12]["val_acc"] is None
@@ -111,7 +73,6 @@ def test_a_diverging_pair_is_recorded_and_the_search_goes_on(tmp_path, capsys, m
     assert (out / "search.png").read_bytes().startswith(b"\x89PNG")
 
 
-def test_a_search_where_every_pair_diverges_says_so(tmp_path, capsys):
-    args = ["tune", "--model", "two-layer", "--epochs", "2", "--out", str(tmp_path / "t")]
-    assert main([*args, "--learning-rates", "1e12", "--regs", "1e-4"]) == 2
-    assert "every one of the 1 pairs" in capsys.readouterr().err
+def test_a_search_where_every_pair_diverges_says_so(tmp_path):
+    with pytest.raises(ValueError, match="every one of the 1 pairs"):
+        _tune(tmp_path / "t", "two-layer", 2, learning_rates=(1e12,), regs=(1e-4,))

@@ -1,0 +1,32 @@
+"""Pruning of a search trial on the PyTorch track: a Lightning callback.
+
+optuna-integration's PyTorchLightningPruningCallback is written for the unified `lightning`
+package, whose callbacks the `pytorch_lightning` Trainer we train with refuses; this callback
+does the same for `pytorch_lightning` and reports through tinyvision.search.pruning, as the
+NumPy Solver does.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytorch_lightning as pl
+
+from tinyvision.search.pruning import report_epoch
+
+__all__ = ["LightningPruning"]
+
+
+class LightningPruning(pl.Callback):
+    """Report `val_acc` to an Optuna trial after each validation epoch; prune when it says."""
+
+    def __init__(self, trial: Any) -> None:
+        super().__init__()
+        self.trial = trial
+
+    def on_validation_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        # Lightning validates a few batches before training starts: that is not an epoch.
+        if trainer.sanity_checking or "val_acc" not in trainer.callback_metrics:
+            return
+        val_acc = float(trainer.callback_metrics["val_acc"])
+        report_epoch(self.trial, trainer.current_epoch + 1, val_acc)

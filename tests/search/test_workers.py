@@ -1,0 +1,105 @@
+"""Worker processes of one search on this machine, and an interrupted search continued:
+SQLite studies on the embedded digits."""
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tinyvision.cli import main
+from tinyvision.search import StudyOptions, parse_space, search_run
+from tinyvision.search.study import STUDY_DB, make_storage
+
+optuna = pytest.importorskip(
+    "optuna", reason="the hyperparameter search needs: pip install -e '.[search]'"
+)
+
+SRC = str(Path(__file__).resolve().parents[2] / "src")
+
+
+def _space(epochs):
+    return parse_space(
+        {
+            "model": "two-layer",
+            "sampler": "random",
+            "pruner": "none",
+            "fixed": {"epochs": epochs},
+            "search": {
+                "learning_rate": {"type": "log-uniform", "low": 0.05, "high": 1.0},
+                "hidden_dims": {"type": "choice", "values": [[16], [32]]},
+            },
+        }
+    )
+
+
+def _study(run_dir):
+    url = f"sqlite:///{run_dir / STUDY_DB}"
+    return optuna.load_study(study_name="tinyvision-two-layer-digits", storage=make_storage(url))
+
+
+def _complete_trials(path):
+    """Completed trials in an SQLite study being written (0 while it is being created)."""
+    if not path.is_file():
+        return 0
+    try:
+        with sqlite3.connect(path, timeout=10) as db:
+            return db.execute("SELECT count(*) FROM trials WHERE state = 'COMPLETE'").fetchone()[0]
+    except sqlite3.OperationalError:
+        return 0
+
+
+def test_two_worker_processes_run_exactly_the_trials_asked_for(tmp_path):
+    out = tmp_path / "t"
+    result = search_run(_space(2), StudyOptions(trials=4, jobs=2), out=out, retrain=False)
+    study = _study(out)
+    assert sorted(t.number for t in study.trials) == [0, 1, 2, 3]
+    workers = {t.user_attrs["worker"] for t in study.trials}
+    assert len(workers) == 2 and str(os.getpid()) not in {w.split(":")[1] for w in workers}
+    assert result.best_number == study.best_trial.number
+
+
+def test_an_interrupted_search_continues_without_losing_a_finished_trial(tmp_path):
+    space_file = tmp_path / "space.toml"
+    space_file.write_text(
+        'model = "two-layer"\nsampler = "random"\npruner = "none"\n[fixed]\nepochs = 3\n'
+        '[search.learning_rate]\ntype = "log-uniform"\nlow = 0.05\nhigh = 1.0\n'
+    )
+    out = tmp_path / "t"
+    command = [sys.executable, "-m", "tinyvision", "--quiet", "tune", str(space_file)]
+    command += ["--trials", "100", "--out", str(out), "--no-retrain"]
+    env = {**os.environ, "PYTHONPATH": SRC}
+    search = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            if _complete_trials(out / STUDY_DB) >= 3:
+                break
+            time.sleep(0.2)
+        search.send_signal(signal.SIGINT)
+        search.wait(timeout=30)
+    finally:
+        search.kill()
+    before = {t.number: (t.state.name, t.value, t.params) for t in _study(out).trials}
+    finished = {n: v for n, v in before.items() if v[0] != "RUNNING"}
+    assert len([v for v in finished.values() if v[0] == "COMPLETE"]) >= 3
+    assert len(before) < 100
+    target = len(before) + 2
+    resume = ["--quiet", "tune", "--resume", str(out), "--trials", str(target), "--no-retrain"]
+    assert main(resume) == 0
+    rows = json.loads((out / "trials.json").read_text())
+    after = {t.number: (t.state.name, t.value, t.params) for t in _study(out).trials}
+    assert len(after) == target
+    assert {n: after[n] for n in finished} == finished
+    # A trial the interruption caught running is recorded as failed, saying so.
+    for number in set(before) - set(finished):
+        row = next(r for r in rows if r["number"] == number)
+        assert row["state"] == "fail" and row["reason"].startswith("interrupted")
+    assert {row["number"] for row in rows} == set(after)
+    completed_before = sum(v[0] == "COMPLETE" for v in before.values())
+    assert sum(r["state"] == "complete" for r in rows) == completed_before + 2
