@@ -101,12 +101,12 @@ def make_storage(url: str, heartbeat: float = 10.0) -> Any:
         engine_kwargs["connect_args"] = {"timeout": 60}
     else:
         engine_kwargs["pool_pre_ping"] = True
-    from sqlalchemy.exc import IntegrityError
+    from sqlalchemy.exc import IntegrityError, ProgrammingError
 
     # Heartbeats are marked experimental in Optuna; they are what fails a dead worker's trial.
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-        for attempt in range(2):
+        for attempt in range(3):
             try:
                 storage = optuna.storages.RDBStorage(
                     url,
@@ -120,11 +120,13 @@ def make_storage(url: str, heartbeat: float = 10.0) -> Any:
                     with storage.engine.connect() as connection:
                         connection.exec_driver_sql("PRAGMA journal_mode=WAL")
                 return storage
-            except IntegrityError:
-                # Workers started together on a new database race to create its tables: the
-                # loser finds them made and connects again.
-                if attempt:
+            except (IntegrityError, ProgrammingError):
+                # Workers started together on a new database race to create its tables and
+                # types (PostgreSQL: "type studydirection already exists"): the loser finds
+                # them made and connects again.
+                if attempt == 2:
                     raise
+                time.sleep(0.5)
     raise AssertionError("unreachable")
 
 
