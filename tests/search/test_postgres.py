@@ -5,6 +5,7 @@ PostgreSQL binaries, as an unprivileged user when the tests run as root (Postgre
 root), and stops it afterwards. Without the binaries the tests are skipped, saying why.
 """
 
+import datetime
 import glob
 import json
 import os
@@ -88,7 +89,7 @@ def test_two_workers_share_a_study_and_a_killed_workers_trial_is_marked_failed(
 ):
     space_file = tmp_path / "space.toml"
     space_file.write_text(
-        'model = "two-layer"\nsampler = "random"\npruner = "none"\n[fixed]\nepochs = 10\n'
+        'model = "two-layer"\nsampler = "random"\npruner = "none"\n[fixed]\nepochs = 40\n'
         '[search.learning_rate]\ntype = "log-uniform"\nlow = 0.05\nhigh = 1.0\n'
         '[search.hidden_dims]\ntype = "choice"\nvalues = [[16], [32]]\n'
     )
@@ -104,8 +105,15 @@ def test_two_workers_share_a_study_and_a_killed_workers_trial_is_marked_failed(
                 continue
             trials = optuna.load_study(study_name="digits-search", storage=storage).trials
             done = [t for t in trials if t.state.name == "COMPLETE" and _worker_of(t) == first.pid]
+            # Kill only early in a trial (started under 0.3 s ago; a trial of 40 epochs lasts
+            # longer), so it cannot finish between this read and the signal.
+            now = datetime.datetime.now()
             running = [
-                t for t in trials if t.state.name == "RUNNING" and _worker_of(t) == first.pid
+                t
+                for t in trials
+                if t.state.name == "RUNNING"
+                and _worker_of(t) == first.pid
+                and (now - t.datetime_start).total_seconds() < 0.3
             ]
             if len(done) >= 2 and running:
                 os.kill(first.pid, signal.SIGKILL)
