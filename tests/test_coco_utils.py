@@ -3,7 +3,6 @@
 import builtins
 import json
 
-import h5py
 import numpy as np
 import pytest
 
@@ -14,6 +13,8 @@ from tinyvision.coco_utils import (
     sample_coco_minibatch,
 )
 from tinyvision.errors import DataError
+
+h5py = pytest.importorskip("h5py", reason="COCO files need: pip install -e '.[coco]'")
 
 IDX_TO_WORD = ["<NULL>", "<START>", "<END>", "<UNK>", "a", "cat", "dog", "sits"]
 WORD_TO_IDX = {w: i for i, w in enumerate(IDX_TO_WORD)}
