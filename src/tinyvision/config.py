@@ -220,9 +220,10 @@ class TrainConfig(RunConfig):
         "random crops (padding H/8) and horizontal flips of the training images"
     )
     num_training: int | None = setting(
-        "use only the first N training examples (default: all; CIFAR-10: 49,000)",
+        "use only the first N training examples",
         check="positive_int",
         metavar="N",
+        unset="all; CIFAR-10: 49,000",
     )
     num_val: int | None = setting(
         "use only the first N validation examples, for a quick look",
