@@ -78,6 +78,38 @@ def test_a_model_registered_in_a_test_trains_and_evaluates_through_the_cli(
     assert main(["-q", "evaluate", str(out)]) == 0
 
 
+def test_a_models_own_metrics_reach_metrics_json_and_the_printed_summary(tmp_path, capsys):
+    """ModelSpec.metrics adds what the fit learned beside the model (here a centroid spread)."""
+
+    def spread(model, config, prepared, history):
+        return {"centroid_spread": float(model.params["centroids"].std())}
+
+    spec = registry.register(
+        dataclasses.replace(
+            registry.get("softmax"),
+            name="toy-spread",
+            build=lambda config, prepared: NearestCentroid(
+                int(np.prod(prepared.input_shape)), prepared.num_classes
+            ),
+            fit=_fit_centroids,
+            bias_column=False,
+            metrics=spread,
+            tune=None,
+        )
+    )
+    try:
+        out = tmp_path / "run"
+        assert main(["-q", "train", "--model", "toy-spread", "--out", str(out)]) == 0
+    finally:
+        registry.unregister(spec.name)
+    metrics = json.loads((out / "metrics.json").read_text())
+    with np.load(out / "model.npz") as saved:
+        centroids = saved[next(k for k in saved.files if k.endswith("centroids"))]
+    assert metrics["centroid_spread"] == pytest.approx(float(centroids.std()))
+    printed = capsys.readouterr().out
+    assert f"test accuracy   {metrics['test_acc']:.4f}" in printed
+
+
 def _flags(parser: argparse.ArgumentParser, *path: str) -> set[str]:
     for name in path:
         sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))

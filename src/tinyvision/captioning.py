@@ -160,6 +160,13 @@ class CaptioningTask:
     common_defaults = _COMMON_DEFAULTS
     folder_prefix = "caption-"
     primary_metric = "test_exact_match"
+    summary = (
+        ("train_loss", "train loss"),
+        ("val_exact_match", "val exact match"),
+        ("val_bleu4", "val BLEU-4"),
+        ("test_exact_match", "test exact match"),
+        ("test_bleu4", "test BLEU-4"),
+    )
 
     def check(self, config: CaptionConfig, spec: ModelSpec) -> None:
         """Captioning runs have no rules across fields beyond each model's own."""

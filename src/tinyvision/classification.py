@@ -304,6 +304,11 @@ class ClassificationTask:
     common_defaults = _COMMON_DEFAULTS
     folder_prefix = ""
     primary_metric = "test_acc"
+    summary = (
+        ("train_acc", "train accuracy"),
+        ("val_acc", "val accuracy"),
+        ("test_acc", "test accuracy"),
+    )
 
     def check(self, config: TrainConfig, spec: ModelSpec) -> None:
         """Rules across fields: features need colour images, --augment needs an image model."""

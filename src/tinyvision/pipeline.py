@@ -161,6 +161,8 @@ def write_run(
     eval_seconds = time.perf_counter() - scoring
     logger.info("scored in %.1f s", eval_seconds)
     metrics.update(_history_metrics(history))
+    if spec.metrics is not None:
+        metrics.update(spec.metrics(model, config, prepared, history))
     if fit_seconds is not None:
         metrics["fit_seconds"] = round(fit_seconds, 3)
     metrics["eval_seconds"] = round(eval_seconds, 3)

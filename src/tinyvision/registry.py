@@ -26,7 +26,8 @@ class Task(Protocol):
 
     name: "classification" or "captioning"; config_class: its RunConfig subclass;
     datasets: the data sets it reads; common_defaults: defaults shared by its models;
-    primary_metric: the metrics.json key `evaluate` reproduces; folder_prefix: of run folders.
+    primary_metric: the metrics.json key `evaluate` reproduces; folder_prefix: of run folders;
+    summary: the (metrics.json key, label) pairs `tinyvision train` prints after a run.
     """
 
     name: str
@@ -35,6 +36,7 @@ class Task(Protocol):
     common_defaults: Mapping[str, Any]
     primary_metric: str
     folder_prefix: str
+    summary: tuple[tuple[str, str], ...]
 
     def check(self, config: Any, spec: ModelSpec) -> None:
         """Raise ValueError for a resolved config this task cannot run."""
@@ -102,6 +104,8 @@ class ModelSpec:
     clipping: its own fit honours --clip-value / --clip-norm (the Solver always does)
     pruning: its own fit takes `trial=` (an Optuna trial) and reports each epoch's validation
         accuracy to it, so a hyperparameter search can stop it early (the Solver always does)
+    metrics: (model, config, prepared, history) -> {key: value}, what metrics.json records
+        beyond the task's scores (e.g. a baseline the fit trained beside the model)
     """
 
     name: str
@@ -124,6 +128,7 @@ class ModelSpec:
     schedules: tuple[str, ...] = ("step",)
     clipping: bool = False
     pruning: bool = False
+    metrics: Callable[[Any, Any, Any, dict[str, Any]], dict[str, Any]] | None = None
 
     def defaults_for(self, config: Any) -> dict[str, Any]:
         """The tuned values for config's data set (and features), over the task's common ones."""

@@ -14,9 +14,23 @@ from tinyvision.pipeline import read_run_config
 
 def _models_epilog() -> str:
     lines = ["models:"]
-    for name in registry.names("classification"):
-        lines.append(f"  {name:<12} {registry.get(name).description}")
+    for name in registry.names():
+        spec = registry.get(name)
+        if spec.task.config_class is TrainConfig:
+            lines.append(f"  {name:<12} {spec.description}")
     return "\n".join(lines)
+
+
+def print_summary(metrics: dict, summary: tuple[tuple[str, str], ...]) -> None:
+    """The run's headline numbers: the task's summary keys that metrics holds, and the times."""
+    width = max([len(label) for _, label in summary] + [len("seconds")]) + 2
+    for key, label in summary:
+        if metrics.get(key) is not None:
+            print(f"  {label:<{width}}{metrics[key]:.4f}")
+    print(
+        f"  {'seconds':<{width}}{metrics['total_seconds']:.1f} (fit {metrics['fit_seconds']:.1f}, "
+        f"scoring {metrics['eval_seconds']:.1f})"
+    )
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -54,12 +68,6 @@ def run(args: argparse.Namespace) -> int:
         return 0
     m = result.metrics
     print(f"model {m['model']} on {m['dataset']} ({m['num_train']} training examples)")
-    print(f"  train accuracy  {m['train_acc']:.4f}")
-    print(f"  val accuracy    {m['val_acc']:.4f}")
-    print(f"  test accuracy   {m['test_acc']:.4f}")
-    print(
-        f"  seconds         {m['total_seconds']:.1f} (fit {m['fit_seconds']:.1f}, "
-        f"scoring {m['eval_seconds']:.1f})"
-    )
+    print_summary(m, registry.get(m["model"]).task.summary)
     print(f"run folder: {result.run_dir}")
     return 0
