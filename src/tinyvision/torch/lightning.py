@@ -135,9 +135,18 @@ class ClassifierModule(pl.LightningModule):
 
 
 class HistoryCallback(pl.Callback):
-    """The Solver's history (history.json keys) from a Lightning run; saved in checkpoints."""
+    """The Solver's history (history.json keys) from a Lightning run; saved in checkpoints.
 
-    def __init__(self) -> None:
+    monitor: the logged validation metric kept as val_acc_history (the Solver's slot for the
+        validation metric; "val_acc" for classifiers); train_acc_history keeps its train_
+        twin where the module logs one
+    mode: "max" if a higher monitor is better, "min" if lower (best_val_acc follows it)
+    """
+
+    def __init__(self, monitor: str = "val_acc", mode: str = "max") -> None:
+        self.monitor = monitor
+        self.best = {"max": max, "min": min}[mode]
+        self.train_metric = "train_" + monitor.removeprefix("val_")
         self.loss_history: list[float] = []
         self.lr_history: list[float] = []
         self.train_acc_history: list[float] = []
@@ -155,14 +164,14 @@ class HistoryCallback(pl.Callback):
         if trainer.sanity_checking:
             return
         metrics = trainer.callback_metrics
-        self.val_acc_history.append(float(metrics["val_acc"]))
-        train_acc = metrics.get("train_acc")
+        self.val_acc_history.append(float(metrics[self.monitor]))
+        train_acc = metrics.get(self.train_metric)
         self.train_acc_history.append(math.nan if train_acc is None else float(train_acc))
         self.acc_iterations.append(int(trainer.global_step))
 
     def on_train_epoch_end(self, trainer: pl.Trainer, module: Any) -> None:
         # Validation ran before the epoch's train_acc was final: take the epoch's own value.
-        train_acc = trainer.callback_metrics.get("train_acc")
+        train_acc = trainer.callback_metrics.get(self.train_metric)
         if self.train_acc_history and train_acc is not None:
             self.train_acc_history[-1] = float(train_acc)
 
@@ -177,7 +186,7 @@ class HistoryCallback(pl.Callback):
             "epoch": epochs_run,
             "iteration": len(self.loss_history),
             "iterations_per_epoch": steps_per_epoch,
-            "best_val_acc": max(self.val_acc_history, default=0.0),
+            "best_val_acc": self.best(self.val_acc_history, default=0.0),
             "stopped_early": stopped_early,
         }
 

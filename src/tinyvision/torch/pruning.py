@@ -18,15 +18,16 @@ __all__ = ["LightningPruning"]
 
 
 class LightningPruning(pl.Callback):
-    """Report `val_acc` to an Optuna trial after each validation epoch; prune when it says."""
+    """Report `monitor` to an Optuna trial after each validation epoch; prune when it says."""
 
-    def __init__(self, trial: Any) -> None:
+    def __init__(self, trial: Any, monitor: str = "val_acc") -> None:
         super().__init__()
         self.trial = trial
+        self.monitor = monitor
 
     def on_validation_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         # Lightning validates a few batches before training starts: that is not an epoch.
-        if trainer.sanity_checking or "val_acc" not in trainer.callback_metrics:
+        if trainer.sanity_checking or self.monitor not in trainer.callback_metrics:
             return
-        val_acc = float(trainer.callback_metrics["val_acc"])
-        report_epoch(self.trial, trainer.current_epoch + 1, val_acc)
+        value = float(trainer.callback_metrics[self.monitor])
+        report_epoch(self.trial, trainer.current_epoch + 1, value)

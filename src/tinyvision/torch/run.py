@@ -32,7 +32,7 @@ from tinyvision.torch.contract import TorchClassifier
 from tinyvision.torch.data import ImageDataModule
 from tinyvision.torch.lightning import HistoryCallback
 
-__all__ = ["fit"]
+__all__ = ["fit", "train_module"]
 
 LOG = logging.getLogger(__name__)
 
@@ -143,7 +143,6 @@ def fit(
         (tinyvision.torch.pruning.LightningPruning), which may prune the run
     returns the history, with the keys of the NumPy Solver's history()
     """
-    torch.set_num_threads(parallel.num_threads())
     arrays = {
         f"{kind}_{split}": prepared.X[split] if kind == "X" else prepared.data[f"y_{split}"]
         for split in ("train", "val")
@@ -152,14 +151,56 @@ def fit(
     data = ImageDataModule(
         arrays, batch_size=config.batch_size, augment=bool(config.augment), seed=config.seed
     )
+    history = train_module(
+        model.module,
+        data,
+        config,
+        run_dir,
+        verbose,
+        num_train=len(arrays["y_train"]),
+        resume=resume,
+        extra_callbacks=extra_callbacks,
+        trial=trial,
+    )
+    model.eval()
+    return history
+
+
+def train_module(
+    module: pl.LightningModule,
+    data: pl.LightningDataModule,
+    config: Any,
+    run_dir: Path | None,
+    verbose: bool,
+    *,
+    num_train: int,
+    resume: Path | None = None,
+    monitor: str = "val_acc",
+    mode: str = "max",
+    extra_callbacks: Sequence[pl.Callback] = (),
+    trial: Any = None,
+) -> dict[str, Any]:
+    """Train any LightningModule of the PyTorch track as a run does; load its best epoch.
+
+    The one Lightning setup behind every torch model of the registry: atomic `last.ckpt` and
+    `best.ckpt` in `<run_dir>/checkpoints`, early stopping (`config.patience`), per-epoch
+    reseeding, TensorBoard events, DDP settings and clipping from config.
+    module: logs `monitor` once per validation epoch (and `train_loss` per step)
+    num_train: training examples, for the logging interval
+    monitor, mode: the validation metric that picks the best epoch ("max" or "min"); the
+        history keeps it under val_acc_history, the Solver's slot for the validation metric
+    trial: an Optuna trial, told `monitor` after each epoch (it may prune the run)
+    returns the history, with the keys of the NumPy Solver's history()
+    """
+    torch.set_num_threads(parallel.num_threads())
     with tempfile.TemporaryDirectory(prefix="tinyvision-") as scratch:
         folder = Path(scratch) if run_dir is None else run_dir
-        history = HistoryCallback()
+        history = HistoryCallback(monitor, mode)
         best = ModelCheckpoint(
             dirpath=folder / "checkpoints",
             filename="best",
-            monitor="val_acc",
-            mode="max",
+            monitor=monitor,
+            mode=mode,
             save_last=True,
             enable_version_counter=False,
         )
@@ -167,21 +208,21 @@ def fit(
         if trial is not None:
             from tinyvision.torch.pruning import LightningPruning
 
-            callbacks.append(LightningPruning(trial))
+            callbacks.append(LightningPruning(trial, monitor))
         stopping = None
         if config.patience:
-            stopping = EarlyStopping(monitor="val_acc", mode="max", patience=config.patience)
+            stopping = EarlyStopping(monitor=monitor, mode=mode, patience=config.patience)
             callbacks.append(stopping)
-        count = sum(p.numel() for p in model.module.parameters())
+        count = sum(p.numel() for p in module.parameters())
         LOG.info("%s: %s parameters, training on %s", config.model, f"{count:,}", folder)
         with _quiet_lightning():
-            steps = -(-len(arrays["y_train"]) // (config.batch_size * (config.devices or 1)))
+            steps = -(-num_train // (config.batch_size * (config.devices or 1)))
             trainer = _trainer(config, folder, verbose, callbacks, steps)
             ckpt_path = None if resume is None else str(resume)
-            trainer.fit(model.module, datamodule=data, ckpt_path=ckpt_path)
+            trainer.fit(module, datamodule=data, ckpt_path=ckpt_path)
         if best.best_model_path and Path(best.best_model_path).is_file():
             saved = torch.load(best.best_model_path, map_location="cpu", weights_only=True)
-            model.module.load_state_dict(saved["state_dict"])
-        model.eval()
+            module.load_state_dict(saved["state_dict"])
+        module.eval()
         stopped_early = stopping is not None and stopping.stopped_epoch > 0
         return history.history(trainer.current_epoch, trainer.num_training_batches, stopped_early)
