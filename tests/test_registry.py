@@ -94,7 +94,6 @@ def test_a_models_own_metrics_reach_metrics_json_and_the_printed_summary(tmp_pat
             fit=_fit_centroids,
             bias_column=False,
             metrics=spread,
-            tune=None,
         )
     )
     try:

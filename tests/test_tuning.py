@@ -1,14 +1,19 @@
 """tinyvision.tuning.tune_run: the course's searches (learning rate x reg grid or random pairs,
-kNN's k by cross-validation) keep the best model by validation accuracy and write a run folder.
-(`tinyvision tune` itself searches with Optuna: tests/search.)"""
+kNN's k by cross-validation) as trials of an Optuna study; the best config is trained again
+into <out>/best."""
 
 import json
 
+import numpy as np
 import pytest
 
-from tinyvision.cli import main
-from tinyvision.config import TrainConfig
-from tinyvision.tuning import SearchOptions, tune_run
+pytest.importorskip("optuna", reason="tune_run runs on Optuna: install the search extra")
+
+from tinyvision.cli import main  # noqa: E402
+from tinyvision.config import TrainConfig  # noqa: E402
+from tinyvision.model_selection import cross_validate_knn  # noqa: E402
+from tinyvision.pipeline import load_run  # noqa: E402
+from tinyvision.tuning import SearchOptions, tune_run  # noqa: E402
 
 
 def _tune(out, model, epochs=None, **options):
@@ -26,13 +31,14 @@ def test_grid_search_keeps_the_best_pair_and_evaluate_reproduces_it(tmp_path, ca
     assert record["best_learning_rate"] == best["learning_rate"]
     # The tiny learning rate barely moves the weights in 5 epochs; the search must see that.
     assert record["best_learning_rate"] == 0.5
-    metrics = json.loads((out / "metrics.json").read_text())
+    metrics = json.loads((out / "best" / "metrics.json").read_text())
     assert metrics["val_acc"] == pytest.approx(record["best_val_acc"])
-    config = json.loads((out / "config.json").read_text())
+    config = json.loads((out / "best" / "config.json").read_text())
     assert (config["learning_rate"], config["reg"]) == (0.5, record["best_reg"])
+    assert config["epochs"] == 5
     assert (out / "search.png").read_bytes().startswith(b"\x89PNG")
     capsys.readouterr()
-    assert main(["--quiet", "evaluate", str(out)]) == 0
+    assert main(["--quiet", "evaluate", str(out / "best")]) == 0
 
 
 def test_random_search_draws_log_uniform_pairs_inside_the_bounds(tmp_path):
@@ -49,10 +55,14 @@ def test_knn_cross_validation_picks_the_k_with_best_mean_accuracy(tmp_path):
     out = tmp_path / "tune"
     _tune(out, "knn", k_choices=(1, 5, 200), num_folds=3)
     record = json.loads((out / "search.json").read_text())
+    # The study's folds are the course's: the same accuracies as cross_validate_knn's.
+    prepared = load_run(out / "best").prepared
+    expected = cross_validate_knn(prepared.X["train"], prepared.data["y_train"], [1, 5, 200], 3)
+    for k, accuracies in expected.items():
+        np.testing.assert_allclose(record["k_to_accuracies"][str(k)], accuracies)
     means = {int(k): sum(v) / len(v) for k, v in record["k_to_accuracies"].items()}
-    assert all(len(v) == 3 for v in record["k_to_accuracies"].values())
     assert record["best_k"] == max(means, key=means.get)
-    assert json.loads((out / "config.json").read_text())["k"] == record["best_k"]
+    assert json.loads((out / "best" / "config.json").read_text())["k"] == record["best_k"]
     assert (out / "knn_cross_validation.png").is_file()
 
 
@@ -74,5 +84,5 @@ def test_a_diverging_pair_is_recorded_and_the_search_goes_on(tmp_path, model):
 
 
 def test_a_search_where_every_pair_diverges_says_so(tmp_path):
-    with pytest.raises(ValueError, match="every one of the 1 pairs"):
+    with pytest.raises(ValueError, match="no trial of the search completed"):
         _tune(tmp_path / "t", "two-layer", 2, learning_rates=(1e12,), regs=(1e-4,))

@@ -93,8 +93,6 @@ class ModelSpec:
     artifacts: (model, config, prepared, run_dir) -> None, pictures beyond loss/accuracy
     scores: (model, X) -> (N, C) class scores, for `evaluate`'s top-k accuracy; None: a
         model trained by the Solver gives them as loss(X), any other model only labels
-    tune: the model's own hyperparameter search, used by `tinyvision tune` instead of the
-        learning-rate x regularisation search
     checkpoint: the file in the run folder that `--resume` continues from (None: the model
         trains in one go and cannot be resumed)
     distributed: trains through PyTorch Lightning, so accepts --devices, --strategy and
@@ -122,7 +120,6 @@ class ModelSpec:
     check: Callable[[Any], None] | None = None
     artifacts: Callable[[Any, Any, Any, Path], None] | None = None
     scores: Callable[[Any, Any], Any] | None = None
-    tune: Callable[..., Any] | None = None
     checkpoint: str | None = "checkpoint.npz"
     distributed: bool = False
     schedules: tuple[str, ...] = ("step",)

@@ -1,34 +1,35 @@
-"""The course's validation experiments as Python functions (`tinyvision tune` itself searches
-with Optuna: tinyvision.search).
+"""The course's validation loops as a Python function, run as an Optuna study.
 
-`tune_run` searches learning rate x regularisation (grid or log-uniform random) for any model
-trained in epochs, or runs the model's own search where its registration has one (kNN chooses
-k by cross-validation). It keeps the best model by validation accuracy and writes it as an
-ordinary run folder (so `tinyvision evaluate` works on it) plus `search.json` and the course's
-plots (`search.png`, or `knn_cross_validation.png`).
+`tune_run` searches learning rate x regularisation (the course's grid, or pairs drawn
+log-uniformly between bounds) for any model trained in epochs, or, for a model whose default
+search cross-validates (kNN), the course's k choices by k-fold cross-validation. It is a thin
+layer over `tinyvision.search.search_run` (the engine of `tinyvision tune`): every pair or k is
+one trial of the study in the run folder's study.db, the best is trained again into
+`<run folder>/best` (an ordinary run folder for `tinyvision evaluate`), and the course's record
+(`search.json`) and pictures (`search.png`, or `knn_cross_validation.png`) are written beside
+the study's own. It needs the `search` extra (Optuna); the course's loops themselves
+(`model_selection.search_hyperparameters`, `cross_validate_knn`) need nothing beyond NumPy.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import time
+import math
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Literal
 
-import numpy as np
-
-from tinyvision import registry, runs
-from tinyvision.classification import Prepared
+from tinyvision import registry
 from tinyvision.config import TrainConfig, resolve_config
-from tinyvision.model_selection import cross_validate_knn, search_hyperparameters
-from tinyvision.pipeline import RunResult, fit, write_run
-from tinyvision.solver import TrainingDivergedError
-from tinyvision.vis_utils import plot_hyperparameter_search, plot_knn_cross_validation
+from tinyvision.files import load_json, write_json
+from tinyvision.pipeline import RunResult
+from tinyvision.vis_utils import plot_knn_cross_validation
 
-__all__ = ["DEFAULT_K_CHOICES", "SearchOptions", "cross_validate_k", "tune_run"]
+__all__ = ["DEFAULT_K_CHOICES", "SearchOptions", "tune_run"]
 
 DEFAULT_K_CHOICES = (1, 3, 5, 8, 10, 12, 15, 20, 50, 100)
+
+# Settings that say where a trial's data and folder are, not what it trains: never fixed.
+_NOT_FIXED = ("model", "dataset", "out", "learning_rate", "reg", "k")
 
 
 @dataclass(frozen=True)
@@ -43,129 +44,159 @@ class SearchOptions:
     num_folds: int = 5
 
 
-def cross_validate_k(
-    prepared: Prepared, config: TrainConfig, run_dir: Path, options: SearchOptions
-) -> tuple[TrainConfig, dict[str, Any]]:
-    """Cross-validate k on the training split; return the config with the best k and a record."""
-    X, y = prepared.X["train"], prepared.data["y_train"]
-    smallest_train = len(X) - -(-len(X) // options.num_folds)
-    usable = [k for k in options.k_choices if k <= smallest_train]
-    k_to_accuracies = cross_validate_knn(
-        X, y, usable, num_folds=options.num_folds, metric=config.metric
+def tune_run(
+    config: TrainConfig, options: SearchOptions = SearchOptions(), verbose: bool = True
+) -> tuple[RunResult, dict[str, Any]]:
+    """Search config's hyperparameters as trials of an Optuna study; retrain the best.
+
+    A model whose default search cross-validates (kNN) tries each of options.k_choices that
+    fits the folds, scored by options.num_folds-fold cross-validation; the others try the
+    (learning rate, reg) pairs of learning_rates x regs (grid) or num_samples pairs drawn
+    log-uniformly between their (low, high) bounds (random). Settings given in config (epochs,
+    hidden_dims, ...) are shared by every trial. A diverging pair is a failed trial and the
+    search goes on.
+    returns (the best config's RunResult, in <run folder>/best; the search record, also
+        written to <run folder>/search.json)
+    raises ValueError when no pair was given, or when every trial diverged
+    """
+    from tinyvision.search import StudyOptions, parse_space, search_run
+
+    folds = options.num_folds if _cross_validates(config) else 0
+    if folds:
+        ks = _usable_k(options, resolve_config(config))
+        search: dict[str, Any] = {"k": {"type": "choice", "values": ks}}
+        space_keys: dict[str, Any] = {"sampler": "grid", "pruner": "none", "folds": folds}
+        trials = len(ks)
+    else:
+        search, space_keys, trials = _rate_search(options)
+    space = parse_space(
+        {
+            "model": config.model,
+            "dataset": config.dataset,
+            **space_keys,
+            "fixed": _fixed_settings(config),
+            "search": search,
+        },
+        "tune_run",
     )
-    mean_accuracy = {k: float(np.mean(v)) for k, v in k_to_accuracies.items()}
-    best_k = max(mean_accuracy, key=lambda k: (mean_accuracy[k], -k))
-    plot_knn_cross_validation(k_to_accuracies, run_dir / "knn_cross_validation.png")
-    record = {
-        "k_to_accuracies": {str(k): v for k, v in k_to_accuracies.items()},
-        "best_k": best_k,
-        "num_folds": options.num_folds,
-        "metric": config.metric,
+    result = search_run(
+        space,
+        StudyOptions(trials=trials, seed=config.seed),
+        out=config.out,
+        retrain=True,
+        verbose=verbose,
+    )
+    record = _record(result.study, folds, options)
+    write_json(result.run_dir / "search.json", record)
+    if folds:
+        accuracies = {int(k): v for k, v in record["k_to_accuracies"].items()}
+        plot_knn_cross_validation(accuracies, result.run_dir / "knn_cross_validation.png")
+    assert result.best_run is not None
+    metrics = load_json(result.best_run / "metrics.json")
+    return RunResult(run_dir=result.best_run, metrics=metrics), record
+
+
+def _cross_validates(config: TrainConfig) -> bool:
+    """Whether the model's default search scores by cross-validation (kNN: no epochs to tune)."""
+    from tinyvision.search import default_space
+
+    try:
+        return default_space(config.model, config.dataset).folds > 0
+    except ValueError:
+        return False
+
+
+def _fixed_settings(config: TrainConfig) -> dict[str, Any]:
+    """The settings config gives (not left to the defaults) that every trial shares, as TOML
+    values (lists for tuples)."""
+    defaults = {f.name: f.default for f in dataclasses.fields(TrainConfig)}
+    return {
+        name: list(value) if isinstance(value, tuple) else value
+        for name, value in dataclasses.asdict(config).items()
+        if name not in _NOT_FIXED and value != defaults[name]
     }
-    return dataclasses.replace(config, k=best_k), record
 
 
-def _search_rates(
-    spec: registry.ModelSpec,
-    prepared: Prepared,
-    config: TrainConfig,
-    run_dir: Path,
-    options: SearchOptions,
-    verbose: bool,
-) -> tuple[TrainConfig, dict[str, Any], Any, dict[str, Any]]:
-    """Search (learning rate, reg) by validation accuracy: best config, record, model, history."""
-    if not options.learning_rates or not options.regs:
+def _usable_k(options: SearchOptions, config: TrainConfig) -> list[int]:
+    """options.k_choices that are at most the smallest training part of the folds."""
+    spec = registry.get(config.model)
+    prepared = spec.task.prepare(config, spec, False, splits=("train",))
+    count = len(prepared.data["y_train"])
+    smallest_train = count - math.ceil(count / options.num_folds)
+    usable = [k for k in options.k_choices if k <= smallest_train]
+    if not usable:
+        raise ValueError(
+            f"every k in {options.k_choices} exceeds the smallest training part of the folds "
+            f"({smallest_train} examples with {options.num_folds} folds); use smaller k"
+        )
+    return usable
+
+
+def _rate_search(options: SearchOptions) -> tuple[dict[str, Any], dict[str, Any], int]:
+    """The search table, the space's sampler keys and the number of trials of a rate search."""
+    learning_rates = [float(v) for v in options.learning_rates]
+    regs = [float(v) for v in options.regs]
+    if not learning_rates or not regs:
         raise ValueError(
             "give the learning rates and regularisation strengths to search, e.g. "
             "SearchOptions(learning_rates=(1e-7, 5e-7), regs=(2.5e4, 5e4))"
         )
-    histories: dict[tuple[float, float], dict[str, Any]] = {}
-
-    def make_and_train(learning_rate: float, reg: float) -> Any:
-        trial = dataclasses.replace(config, learning_rate=learning_rate, reg=reg)
-        model = spec.build(trial, prepared)
-        # A diverging pair overflows on its way to the divergence check; it is reported once,
-        # as a failed pair, rather than as a screen of NumPy warnings.
-        try:
-            with np.errstate(over="ignore", invalid="ignore"):
-                histories[learning_rate, reg] = fit(spec, model, trial, prepared, None, verbose)
-        except TrainingDivergedError:
-            return None
-        # Models with their own training have no divergence check: overflowed weights mark it.
-        if not all(np.isfinite(array).all() for array in model.state_dict().values()):
-            return None
-        return model
-
-    result = search_hyperparameters(
-        make_and_train,
-        options.learning_rates,
-        options.regs,
-        prepared.X["train"],
-        prepared.data["y_train"],
-        prepared.X["val"],
-        prepared.data["y_val"],
-        search=options.search,
-        num_samples=options.num_samples,
-        seed=config.seed,
-    )
-    plot_hyperparameter_search(result.results, run_dir / "search.png")
-    best_lr, best_reg = result.best_params
-    record = {
-        "search": options.search,
-        "results": [
-            {
-                "learning_rate": lr,
-                "reg": reg,
-                "train_acc": None if np.isnan(tr) else tr,
-                "val_acc": None if np.isnan(va) else va,
-                "diverged": bool(np.isnan(va)),
-            }
-            for (lr, reg), (tr, va) in result.results.items()
-        ],
-        "best_learning_rate": best_lr,
-        "best_reg": best_reg,
-        "best_val_acc": result.best_val,
+    if options.search == "grid":
+        search = {
+            "learning_rate": {"type": "choice", "values": learning_rates},
+            "reg": {"type": "choice", "values": regs},
+        }
+        return search, {"sampler": "grid", "pruner": "none"}, len(learning_rates) * len(regs)
+    if options.search != "random":
+        raise ValueError(f"search must be 'grid' or 'random', got {options.search!r}")
+    for name, bounds in (("learning_rates", learning_rates), ("regs", regs)):
+        if len(bounds) != 2:
+            raise ValueError(
+                f"random search takes {name} as two positive bounds (low, high), got {bounds}"
+            )
+    search = {
+        "learning_rate": {
+            "type": "log-uniform",
+            "low": learning_rates[0],
+            "high": learning_rates[1],
+        },
+        "reg": {"type": "log-uniform", "low": regs[0], "high": regs[1]},
     }
-    best = dataclasses.replace(config, learning_rate=best_lr, reg=best_reg)
-    return best, record, result.best_model, histories[best_lr, best_reg]
+    return search, {"sampler": "random", "pruner": "none"}, options.num_samples
 
 
-def tune_run(
-    config: TrainConfig, options: SearchOptions = SearchOptions(), verbose: bool = True
-) -> tuple[RunResult, dict[str, Any]]:
-    """Search config's hyperparameters, retrain the best, and write its run folder.
+def _record(study: Any, folds: int, options: SearchOptions) -> dict[str, Any]:
+    """The course's record of a search: each pair's accuracies (or each k's per fold)."""
+    from tinyvision.search.results import best_trial
 
-    A model whose registration has its own search (kNN: k by options.num_folds-fold
-    cross-validation over options.k_choices) uses it; the others search (learning rate, reg)
-    pairs from learning_rates x regs (grid) or drawn log-uniformly between their (low, high)
-    bounds (random, num_samples pairs).
-    returns (the best model's RunResult, the search record also written to search.json)
-    """
-    started = (time.perf_counter(), time.process_time())
-    config = resolve_config(config)
-    spec = registry.get(config.model)
-    prepared = spec.task.prepare(config, spec, verbose)
-    with runs.claim_run_dir(config.out, f"tune-{config.model}-{config.dataset}") as run_dir:
-        return _search_and_write(spec, prepared, config, run_dir, options, verbose, started)
-
-
-def _search_and_write(
-    spec: registry.ModelSpec,
-    prepared: Prepared,
-    config: TrainConfig,
-    run_dir: Path,
-    options: SearchOptions,
-    verbose: bool,
-    started: tuple[float, float],
-) -> tuple[RunResult, dict[str, Any]]:
-    if spec.tune is not None:
-        best, record = spec.tune(prepared, config, run_dir, options)
-        model = spec.build(best, prepared)
-        history = fit(spec, model, best, prepared, run_dir, verbose)
-    else:
-        best, record, model, history = _search_rates(
-            spec, prepared, config, run_dir, options, verbose
+    trials = sorted(study.get_trials(deepcopy=False), key=lambda t: t.number)
+    best = best_trial(study)
+    if folds:
+        return {
+            "k_to_accuracies": {
+                str(t.params["k"]): t.user_attrs["fold_val_acc"]
+                for t in trials
+                if t.state.name == "COMPLETE"
+            },
+            "best_k": int(best.params["k"]),
+            "num_folds": options.num_folds,
+        }
+    rows = []
+    for t in trials:
+        done = t.state.name == "COMPLETE"
+        rows.append(
+            {
+                "learning_rate": float(t.params["learning_rate"]),
+                "reg": float(t.params["reg"]),
+                "train_acc": t.user_attrs.get("train_acc") if done else None,
+                "val_acc": float(t.value) if done else None,
+                "diverged": t.state.name == "FAIL",
+            }
         )
-    runs.write_json(run_dir / "search.json", record)
-    result = write_run(spec, model, best, prepared, history, run_dir, started)
-    return result, record
+    return {
+        "search": options.search,
+        "results": rows,
+        "best_learning_rate": float(best.params["learning_rate"]),
+        "best_reg": float(best.params["reg"]),
+        "best_val_acc": float(best.value),
+    }

@@ -11,7 +11,7 @@ from tinyvision.cli import main
 from tinyvision.config import TrainConfig, resolve_config
 from tinyvision.pipeline import fit
 from tinyvision.search import StudyOptions, parse_space, search_run
-from tinyvision.search.study import STUDY_DB, make_storage
+from tinyvision.search.study import STUDY_DB, fold_splits, make_storage
 
 optuna = pytest.importorskip(
     "optuna", reason="the hyperparameter search needs: pip install -e '.[search]'"
@@ -136,3 +136,41 @@ def test_the_median_pruner_prunes_a_trial_far_below_the_others(tmp_path):
     states = {row.params["learning_rate"]: row.state for row in result.rows}
     assert states[1e-5] == "pruned"
     assert all(states[r] == "complete" for r in rates[:4])
+
+
+def test_folds_score_a_trial_by_cross_validation_on_the_training_split(tmp_path):
+    """Any model can be cross-validated: each fold of np.array_split is the held-out set once,
+    and the trial's value is the mean of the folds' validation accuracies."""
+    space = parse_space(
+        {
+            "model": "softmax",
+            "sampler": "grid",
+            "pruner": "none",
+            "folds": 3,
+            "fixed": {"epochs": 2},
+            "search": {"learning_rate": {"type": "choice", "values": [0.5]}},
+        }
+    )
+    result = search_run(space, StudyOptions(trials=1), out=tmp_path / "cv", retrain=False)
+    trial = result.study.trials[0]
+    fold_acc = trial.user_attrs["fold_val_acc"]
+    assert len(fold_acc) == 3
+    assert trial.value == pytest.approx(sum(fold_acc) / 3)
+    config = resolve_config(TrainConfig(model="softmax", epochs=2, learning_rate=0.5))
+    spec = registry.get("softmax")
+    prepared = spec.task.prepare(config, spec, False)
+    folds = list(fold_splits(prepared, 3))
+    # The held-out parts cover the training split once, in order, and never overlap training.
+    held_out = [fold.data["y_val"] for fold in folds]
+    assert sum(len(part) for part in held_out) == len(prepared.data["y_train"])
+    first = folds[0]
+    assert len(first.data["y_train"]) + len(first.data["y_val"]) == len(prepared.data["y_train"])
+    assert (first.X["val"] == prepared.X["train"][: len(first.data["y_val"])]).all()
+
+
+def test_tune_knn_cross_validates_the_courses_k_choices(tmp_path, capsys):
+    out = tmp_path / "knn"
+    assert main(["-q", "tune", "--model", "knn", "--out", str(out), "--no-retrain"]) == 0
+    rows = json.loads((out / "trials.json").read_text())
+    assert sorted(row["params"]["k"] for row in rows) == [1, 3, 5, 8, 10, 12, 15, 20, 50, 100]
+    assert "folds = 5" in (out / "space.toml").read_text()

@@ -28,13 +28,6 @@ def fit(
     return {}
 
 
-def tune(prepared: Prepared, config: TrainConfig, run_dir: Path, options: Any) -> tuple:
-    """Choose k by k-fold cross-validation on the training split (the course's search)."""
-    from tinyvision.tuning import cross_validate_k
-
-    return cross_validate_k(prepared, config, run_dir, options)
-
-
 register(
     ModelSpec(
         name="knn",
@@ -47,7 +40,6 @@ register(
         refit_on_load=True,
         # kNN on its own training set is a leave-nothing-out lookup: measure a subsample.
         train_eval_limit=2000,
-        tune=tune,
         checkpoint=None,
     )
 )

@@ -6,6 +6,7 @@ A space is written in TOML (or given as the same dict):
     dataset = "digits"
     sampler = "tpe"            # grid, random or tpe
     pruner = "median"          # median, halving or none
+    folds = 0                  # k >= 2: score each trial by k-fold cross-validation
     [fixed]                    # TrainConfig fields every trial shares
     epochs = 10
     [search.learning_rate]     # one table per searched TrainConfig field
@@ -96,6 +97,9 @@ class SearchSpace:
     fixed: dict[str, Any] = field(default_factory=dict)
     sampler: str = "tpe"
     pruner: str = "median"
+    folds: int = 0
+    """0: a trial scores on the validation split; k >= 2: the mean validation accuracy of k-fold
+    cross-validation on the training split (the folds of np.array_split, as the course's kNN)."""
 
     def base_config(self) -> TrainConfig:
         """The TrainConfig every trial starts from (searched fields then set per trial)."""
@@ -113,17 +117,21 @@ class SearchSpace:
                 if p.log and p.kind == "int":
                     entry["log"] = True
             search[p.name] = entry
-        return {
+        values: dict[str, Any] = {
             "model": self.model,
             "dataset": self.dataset,
             "sampler": self.sampler,
             "pruner": self.pruner,
+        }
+        if self.folds:
+            values["folds"] = self.folds
+        return values | {
             "fixed": {k: list(v) if isinstance(v, tuple) else v for k, v in self.fixed.items()},
             "search": search,
         }
 
 
-_TOP_KEYS = ("model", "dataset", "sampler", "pruner", "fixed", "search")
+_TOP_KEYS = ("model", "dataset", "sampler", "pruner", "folds", "fixed", "search")
 _FIELDS = {f.name: (f, hint) for f, hint in config_fields(TrainConfig)}
 # The space's own keys name the model and data set; each trial writes no run folder.
 _NOT_SETTABLE = ("model", "dataset", "out")
@@ -167,15 +175,21 @@ def parse_space(values: dict[str, Any], source: str = "search space") -> SearchS
     dataset = _string(values, "dataset", source, default="digits")
     sampler = _string(values, "sampler", source, default="tpe", choices=SAMPLERS)
     pruner = _string(values, "pruner", source, default="median", choices=PRUNERS)
+    folds = values.get("folds", 0)
+    if isinstance(folds, bool) or not isinstance(folds, int) or folds == 1 or folds < 0:
+        raise ValueError(
+            f"{source}: folds: expected 0 (score on the validation split) or a number of folds "
+            f">= 2, got {folds!r}"
+        )
     fixed = _parse_fixed(values.get("fixed", {}), source)
     if "search" in values:
         params = _parse_params(values["search"], source)
     else:
-        params = default_space(model, dataset).params
+        params = _parse_params(_default_entry(model, dataset)["search"], source)
     clash = [p.name for p in params if p.name in fixed]
     if clash:
         raise ValueError(f"{source}: search.{clash[0]}: also in [fixed]; keep it in one of them")
-    space = SearchSpace(model, dataset, params, fixed, sampler, pruner)
+    space = SearchSpace(model, dataset, params, fixed, sampler, pruner, folds)
     _check_resolves(space, source)
     return space
 
@@ -370,7 +384,13 @@ _DEFAULT_SEARCH: dict[str, dict[str, dict[str, Any]]] = {
         "dropout": {"type": "uniform", "low": 0.0, "high": 0.5},
         "hidden_dims": {"type": "choice", "values": [[64], [128, 64], [256, 128]]},
     },
-    "knn": {"k": {"type": "int", "low": 1, "high": 20}},
+    # The course's k choices, each scored by 5-fold cross-validation, all of them tried.
+    "knn": {
+        "sampler": "grid",
+        "pruner": "none",
+        "folds": 5,
+        "search": {"k": {"type": "choice", "values": [1, 3, 5, 8, 10, 12, 15, 20, 50, 100]}},
+    },
     "cnn": {
         "learning_rate": {"type": "log-uniform", "low": 1e-4, "high": 1e-2},
         "reg": {"type": "log-uniform", "low": 1e-5, "high": 1e-2},
@@ -387,26 +407,32 @@ _DEFAULT_SEARCH: dict[str, dict[str, dict[str, Any]]] = {
 }
 
 
-def default_space(model: str, dataset: str = "digits") -> SearchSpace:
-    """The space `tinyvision tune --model M` searches: ranges that suit the model and data set.
-
-    raises ValueError for a model without a default space (captioning models)
-    """
+def _default_entry(model: str, dataset: str) -> dict[str, Any]:
+    """The default space's table for model on dataset: `search` and the space's own keys."""
     search = _DEFAULT_SEARCH.get(f"{model}/{dataset}", _DEFAULT_SEARCH.get(model))
     if search is None:
         raise ValueError(
             f"no default search space for --model {model!r}; models with one: "
             f"{', '.join(k for k in _DEFAULT_SEARCH if '/' not in k)}"
         )
-    params = _parse_params(search, f"default space of {model}")
-    sampler = "grid" if model == "knn" else "tpe"
-    return SearchSpace(model, dataset, params, {}, sampler, "median")
+    # An entry is the `search` table alone (TPE, median pruner) or a space with its own keys.
+    return search if "search" in search else {"search": search}
+
+
+def default_space(model: str, dataset: str = "digits") -> SearchSpace:
+    """The space `tinyvision tune --model M` searches: ranges that suit the model and data set.
+
+    raises ValueError for a model without a default space (captioning models)
+    """
+    entry = _default_entry(model, dataset)
+    return parse_space({"model": model, "dataset": dataset, **entry}, f"default space of {model}")
 
 
 def space_to_toml(space: SearchSpace) -> str:
     """The TOML text load_space reads back into space."""
     values = space.to_dict()
-    parts = [to_toml({k: values[k] for k in ("model", "dataset", "sampler", "pruner")})]
+    top = ("model", "dataset", "sampler", "pruner", "folds")
+    parts = [to_toml({k: values[k] for k in top if k in values})]
     if values["fixed"]:
         parts.append("[fixed]\n" + to_toml(values["fixed"]))
     for name, entry in values["search"].items():

@@ -18,6 +18,7 @@ import os
 import socket
 import time
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,7 @@ from tinyvision import registry
 from tinyvision.config import TrainConfig, resolve_config
 from tinyvision.errors import TrainingDivergedError
 from tinyvision.pipeline import fit
+from tinyvision.search.pruning import report_epoch
 from tinyvision.search.space import Param, SearchSpace
 
 __all__ = [
@@ -35,6 +37,7 @@ __all__ = [
     "StudyOptions",
     "Objective",
     "create_study",
+    "fold_splits",
     "grid_size",
     "load_study",
     "make_storage",
@@ -266,23 +269,66 @@ class Objective:
             "config", {k: list(v) if isinstance(v, tuple) else v for k, v in values.items()}
         )
         prepared = self._prepare(config)
-        model = self.spec.build(config, prepared)
         started = time.perf_counter()
+        if self.space.folds:
+            fold_scores = []
+            for fold, held_out in enumerate(fold_splits(prepared, self.space.folds)):
+                fold_scores.append(self._train_and_score(trial, config, held_out, None))
+                trial.set_user_attr("fold_val_acc", [s["val_acc"] for s in fold_scores])
+                if self.space.pruner != "none":
+                    mean = float(np.mean([s["val_acc"] for s in fold_scores]))
+                    report_epoch(trial, fold + 1, mean, unit="fold")
+            scores = {
+                k: float(np.mean([s[k] for s in fold_scores])) for k in ("train_acc", "val_acc")
+            }
+        else:
+            # Without a pruner there is nothing to decide each epoch: report nothing.
+            reports = None if self.space.pruner == "none" else trial
+            scores = self._train_and_score(trial, config, prepared, reports)
+        trial.set_user_attr("train_acc", scores["train_acc"])
+        trial.set_user_attr("seconds", round(time.perf_counter() - started, 3))
+        return scores["val_acc"]
+
+    def _train_and_score(
+        self, trial: Any, config: TrainConfig, prepared: Any, reports: Any
+    ) -> dict[str, float]:
+        model = self.spec.build(config, prepared)
         try:
             # A diverging trial overflows on its way to the divergence check; it is reported
             # once, as a failed trial, rather than as a screen of NumPy warnings.
             with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-                # Without a pruner there is nothing to decide each epoch: report nothing.
-                reports = None if self.space.pruner == "none" else trial
                 history = fit(self.spec, model, config, prepared, None, False, trial=reports)
                 if not all(np.isfinite(a).all() for a in model.state_dict().values()):
                     raise TrainingDivergedError("the parameters became non-finite")
         except TrainingDivergedError as error:
             trial.set_user_attr("fail_reason", f"diverged: {error}")
             raise
-        scores = self.spec.task.score(model, config, prepared, self.spec, splits=("train", "val"))
-        trial.set_user_attr("train_acc", float(scores["train_acc"]))
-        trial.set_user_attr("seconds", round(time.perf_counter() - started, 3))
         if "epoch" in history:
             trial.set_user_attr("epochs_run", int(history["epoch"]))
-        return float(scores["val_acc"])
+        scores = self.spec.task.score(model, config, prepared, self.spec, splits=("train", "val"))
+        return {"train_acc": float(scores["train_acc"]), "val_acc": float(scores["val_acc"])}
+
+
+def fold_splits(prepared: Any, num_folds: int) -> Iterator[Any]:
+    """prepared with each fold of its training split as the validation split, in turn.
+
+    The folds are np.array_split of the training examples in order (the course's kNN
+    cross-validation); the other folds are the training split. The inputs keep the
+    preprocessing fitted on the whole training split.
+    raises ValueError when there are fewer training examples than folds
+    """
+    count = len(prepared.data["y_train"])
+    if count < num_folds:
+        raise ValueError(
+            f"{num_folds}-fold cross-validation needs at least {num_folds} training examples, "
+            f"got {count}; use fewer folds or more data"
+        )
+    for held_out in np.array_split(np.arange(count), num_folds):
+        kept = np.setdiff1d(np.arange(count), held_out)
+        data = dict(prepared.data)
+        X = dict(prepared.X)
+        for rows, split in ((kept, "train"), (held_out, "val")):
+            data[f"X_{split}"] = prepared.data["X_train"][rows]
+            data[f"y_{split}"] = prepared.data["y_train"][rows]
+            X[split] = prepared.X["train"][rows]
+        yield dataclasses.replace(prepared, data=data, X=X)
