@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 import re
+import sys
 import tarfile
 from pathlib import Path
 
@@ -95,12 +97,29 @@ def test_bad_checksum_leaves_nothing_behind(tmp_path, file_server, archive_facto
     assert _entries(data_dir) == set()
 
 
-def test_progress_bar_uses_content_length(helpers, tmp_path, file_server, capsys) -> None:
+def test_progress_bar_uses_content_length(
+    helpers, tmp_path, file_server, capsys, monkeypatch
+) -> None:
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
     body = bytes(range(256)) * 40
     url = file_server.serve("/blob.bin", body)
     dest = fetch_url(url, tmp_path / "blob.bin", md5=helpers.md5_of(body), progress=True)
     assert dest.read_bytes() == body
     assert "10.0k/10.0k" in capsys.readouterr().err
+
+
+def test_off_a_terminal_progress_is_a_log_line_per_tenth(
+    helpers, tmp_path, file_server, capsys, caplog
+) -> None:
+    body = bytes(range(256)) * 4096 * 4
+    url = file_server.serve("/big.bin", body)
+    with caplog.at_level(logging.INFO, logger="tinyvision.data.download"):
+        fetch_url(url, tmp_path / "big.bin", md5=helpers.md5_of(body), progress=True)
+    assert "big.bin" not in capsys.readouterr().err  # no bar frames in a pipe or file
+    lines = [r.getMessage() for r in caplog.records if r.getMessage().startswith("big.bin: ")]
+    percents = [line.removeprefix("big.bin: ").split("%")[0] for line in lines]
+    assert percents[-1] == "100"
+    assert len(percents) == len(set(percents)) > 1
 
 
 def test_fetch_url_errors(tmp_path, file_server) -> None:

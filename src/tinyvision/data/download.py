@@ -140,19 +140,28 @@ def fetch_url(
                 total = int(length) if length and length.isdigit() else None
                 digest = hashlib.md5(usedforsecurity=False)
                 received = 0
+                # disable=None: a bar on a terminal; in a pipe or a file, a line per tenth.
                 with tqdm(
                     total=total,
                     unit="B",
                     unit_scale=True,
                     unit_divisor=1024,
                     desc=dest.name,
-                    disable=not progress,
+                    disable=None if progress else True,
                 ) as bar:
+                    logged_tenths = 0
                     for chunk in _read_chunks(response, url):
                         out.write(chunk)
                         digest.update(chunk)
                         received += len(chunk)
                         bar.update(len(chunk))
+                        if progress and bar.disable and total:
+                            tenths = 10 * received // total
+                            if tenths > logged_tenths:
+                                logged_tenths = tenths
+                                logger.info(
+                                    "%s: %d%% of %.1f MB", dest.name, 10 * tenths, total / 2**20
+                                )
         if total is not None and received != total:
             raise DataError(
                 f"the download of {url} is incomplete: expected {total} bytes, got {received}; "
