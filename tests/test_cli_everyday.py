@@ -199,6 +199,32 @@ def test_predict_prints_one_line_per_picture(tmp_path, softmax_run, capsys):
     assert len(lines) == 2 and all(line.count(" 0.") == 3 for line in lines)
 
 
+def test_predict_needs_no_data_set_only_the_run(tmp_path, softmax_run, capsys, monkeypatch):
+    """A trained model predicts on a machine without its data set (e.g. CIFAR-10 left behind)."""
+    from tinyvision import classification
+
+    paths = _write_digit_pictures(tmp_path, load_digits_data()["X_test"][:3])
+    assert main(["-q", "predict", str(softmax_run), *map(str, paths), "--json"]) == 0
+    with_data = capsys.readouterr().out
+
+    def no_data(config, dtype):
+        raise FileNotFoundError("the data set is not on this machine")
+
+    monkeypatch.setitem(classification.DATASET_LOADERS, "digits", no_data)
+    assert main(["-q", "predict", str(softmax_run), *map(str, paths), "--json"]) == 0
+    assert capsys.readouterr().out == with_data
+
+
+@pytest.mark.parametrize("dataset", ["digits", "spiral"])
+def test_the_shapes_known_without_data_are_those_of_the_data(dataset):
+    from tinyvision.classification import DATASET_SHAPES
+
+    data = load_dataset(resolve_config(TrainConfig(dataset=dataset)))
+    shape, classes = DATASET_SHAPES[dataset]
+    assert data["X_train"].shape[1:] == shape
+    assert int(data["y_train"].max()) + 1 == classes
+
+
 def test_knn_predict_gives_vote_shares(tmp_path, capsys):
     run = tmp_path / "knn"
     assert main(["-q", "train", "--model", "knn", "--k", "4", "--out", str(run)]) == 0

@@ -68,21 +68,27 @@ class Prepared:
     pca: with --preprocess, the PCA fitted in this process on the training inputs and a
         sample of those inputs (standardised, before projection) for the pictures; None when
         the statistics were loaded from a run folder
+    shape, classes: the model input's shape and the number of classes when no split was
+        loaded (a trained model rebuilt to predict new pictures); None: read off the splits
     """
 
     data: dict[str, np.ndarray]
     prep: dict[str, np.ndarray]
     X: dict[str, np.ndarray]
     pca: tuple[PCAFit, np.ndarray] | None = None
+    shape: tuple[int, ...] | None = None
+    classes: int | None = None
 
     @property
     def input_shape(self) -> tuple[int, ...]:
         """The shape of one model input (any split)."""
+        if self.shape is not None:
+            return self.shape
         return next(iter(self.X.values())).shape[1:]
 
     @property
     def num_classes(self) -> int:
-        return num_classes(self.data)
+        return self.classes if self.classes is not None else num_classes(self.data)
 
 
 def _cifar10_dir(data_dir: str | None) -> Path | None:
@@ -119,6 +125,9 @@ def _load_spiral(config: TrainConfig, dtype: np.dtype) -> dict[str, np.ndarray]:
 
 
 DATASET_LOADERS = {"digits": _load_digits, "spiral": _load_spiral, "cifar10": _load_cifar10}
+# (shape of one raw example, number of classes) of each data set, for a model rebuilt without
+# its data (tinyvision predict on a machine that does not hold the data set).
+DATASET_SHAPES = {"digits": ((1, 8, 8), 10), "spiral": ((2,), 3), "cifar10": ((3, 32, 32), 10)}
 
 
 def load_dataset(config: TrainConfig) -> dict[str, np.ndarray]:
@@ -364,7 +373,13 @@ class ClassificationTask:
 
         prep: statistics saved with a trained model (None: fit them on the training split,
             which then must be among splits)
+        splits: with prep and no split, nothing is loaded: the result only knows the input
+            shape and the number of classes (enough to rebuild a model and predict)
         """
+        if prep is not None and not splits:
+            raw_shape, classes = DATASET_SHAPES[config.dataset]
+            probe = self.model_inputs(config, spec, prep, np.zeros((1, *raw_shape), config.dtype))
+            return Prepared({}, dict(prep), {}, shape=probe.shape[1:], classes=classes)
         started = time.perf_counter()
         logger.info("loading %s", config.dataset)
         data = load_dataset(config)

@@ -22,13 +22,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("images", nargs="+", metavar="IMAGE_OR_FOLDER")
     parser.add_argument("--top", type=int, default=3, help="classes per picture (default: 3)")
     parser.add_argument("--json", action="store_true", help="print one JSON document instead")
-    parser.add_argument("--data-dir", help="where the run's data set lives on this machine")
+    parser.add_argument(
+        "--data-dir",
+        help="where the run's data set lives on this machine (only kNN runs read it: their "
+        "training set is the model)",
+    )
     parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
     paths = image_files(args.images)
-    loaded = load_run(args.run, ("test",), data_dir=args.data_dir)
+    # No split: the pictures need only the model and its preprocessing (kNN still reads its
+    # training set, which is its model).
+    loaded = load_run(args.run, (), data_dir=args.data_dir)
     predictions = predict_files(loaded, paths, top=args.top)
     if args.json:
         rows = [
