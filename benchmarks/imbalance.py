@@ -31,7 +31,7 @@ def balancing(config: dict[str, Any]) -> str:
         flags.append(f"--class-weights {config['class_weights']}")
     if config.get("sampler", "uniform") != "uniform":
         flags.append(f"--sampler {config['sampler']}")
-    return " ".join(flags) or "none"
+    return " ".join(flags) or "plain (no balancing)"
 
 
 def read_run(run: Path) -> tuple[dict[str, Any], dict[str, Any]]:

@@ -416,16 +416,17 @@ class ClassificationTask:
         classifiers); --sampler balanced also works for nets the Solver trains on arrays."""
         balancing = ", ".join(n for n, s in _registered().items() if s.balancing)
         balancing = balancing or "install the torch extra"
+        solver = ", ".join(n for n, s in _registered().items() if s.fit is None)
         if config.class_weights != "none" and not spec.balancing:
             raise ValueError(
                 f"--class-weights {config.class_weights} weights the cross-entropy of the "
                 f"PyTorch track's classifiers ({balancing}); --model {config.model} computes "
-                "its loss in the course's own function: use --sampler balanced, or a torch model"
+                f"its loss in its own function: use one of those, or --sampler balanced with a "
+                f"net the Solver trains ({solver})"
             )
         if config.sampler == "uniform" or spec.balancing:
             return
         if spec.fit is not None:
-            solver = ", ".join(n for n, s in _registered().items() if s.fit is None)
             raise ValueError(
                 f"--sampler {config.sampler} draws the minibatches of the nets trained by the "
                 f"Solver ({solver}) or by Lightning ({balancing}); --model {config.model} "
