@@ -26,7 +26,14 @@ from tinyvision.errors import DataError
 from tinyvision.pca import PCAFit, fit_pca, parse_preprocess, projection_matrix
 from tinyvision.registry import ModelSpec
 
-__all__ = ["CLASSIFICATION", "Prepared", "load_dataset", "num_classes"]
+__all__ = [
+    "CLASSIFICATION",
+    "Prepared",
+    "load_dataset",
+    "num_classes",
+    "training_class_weights",
+    "training_sample_weights",
+]
 
 SPLITS = ("train", "val", "test")
 
@@ -135,6 +142,8 @@ def load_dataset(config: TrainConfig) -> dict[str, np.ndarray]:
 
     Images come as (N, C, H, W) in config.dtype, raw (no mean subtracted); spiral points (N, 2).
     The split is fixed by the data set, not by config.seed, so every run sees the same test set.
+    --imbalance thins the training split (after --num-training) with
+    tinyvision.imbalance.imbalanced_subset; val and test stay as they are.
     """
     data = DATASET_LOADERS[config.dataset](config, np.dtype(config.dtype))
     splits = {f"{kind}_{split}": data[f"{kind}_{split}"] for split in SPLITS for kind in "Xy"}
@@ -155,7 +164,38 @@ def load_dataset(config: TrainConfig) -> dict[str, np.ndarray]:
             )
         splits[f"X_{split}"] = splits[f"X_{split}"][:count]
         splits[f"y_{split}"] = splits[f"y_{split}"][:count]
+    if config.imbalance is not None:
+        from tinyvision.imbalance import imbalanced_subset
+
+        keep = imbalanced_subset(splits["y_train"], config.imbalance, num_classes(splits))
+        splits["X_train"], splits["y_train"] = splits["X_train"][keep], splits["y_train"][keep]
     return splits
+
+
+def training_class_weights(config: TrainConfig, prepared: Prepared) -> np.ndarray | None:
+    """The loss weight of each class (C,) float64 that --class-weights asks for, or None.
+
+    balanced: n_samples / (n_classes * count_c) of the training labels
+    (tinyvision.imbalance.balanced_class_weights)
+    """
+    if config.class_weights == "none":
+        return None
+    from tinyvision.imbalance import balanced_class_weights
+
+    return balanced_class_weights(prepared.data["y_train"], prepared.num_classes)
+
+
+def training_sample_weights(config: TrainConfig, prepared: Prepared) -> np.ndarray | None:
+    """The probability of drawing each training example (N,) float64 that --sampler asks for,
+    or None for uniform draws.
+
+    balanced: 1 / count of the example's class, normalised (every class equally likely)
+    """
+    if config.sampler == "uniform":
+        return None
+    from tinyvision.imbalance import balanced_sample_weights
+
+    return balanced_sample_weights(prepared.data["y_train"], prepared.num_classes)
 
 
 def num_classes(data: Mapping[str, np.ndarray]) -> int:
@@ -298,6 +338,22 @@ class _AugmentedImages:
         return {"image": random_flip_batch(images, self.rng), "label": self.labels[indices]}
 
 
+def _per_class_scores(
+    split: str, y: np.ndarray, predicted: np.ndarray, count: int, config: TrainConfig
+) -> dict[str, Any]:
+    """{split}_per_class_acc (the recall of each class), and with --imbalance the mean over
+    the minority and the majority classes."""
+    from tinyvision.classification_metrics import precision_recall_f1
+    from tinyvision.imbalance import majority_classes, minority_classes
+
+    recall = precision_recall_f1(y, predicted, count)[1]
+    scores: dict[str, Any] = {f"{split}_per_class_acc": [round(float(r), 6) for r in recall]}
+    if config.imbalance is not None:
+        scores[f"{split}_minority_acc"] = float(recall[list(minority_classes(count))].mean())
+        scores[f"{split}_majority_acc"] = float(recall[list(majority_classes(count))].mean())
+    return scores
+
+
 def _accuracy(model: Any, X: np.ndarray, y: np.ndarray, limit: int | None = None) -> float:
     if limit is not None and len(y) > limit:
         X, y = X[:limit], y[:limit]
@@ -317,6 +373,8 @@ class ClassificationTask:
         ("train_acc", "train accuracy"),
         ("val_acc", "val accuracy"),
         ("test_acc", "test accuracy"),
+        ("test_majority_acc", "test majority"),
+        ("test_minority_acc", "test minority"),
     )
 
     def check(self, config: TrainConfig, spec: ModelSpec) -> None:
@@ -353,12 +411,41 @@ class ClassificationTask:
                     "--augment needs images to shift and mirror: use --dataset digits or "
                     "cifar10 without --features"
                 )
+        self._check_balancing(config, spec)
         if config.preprocess != "none" and (spec.inputs == "images" or config.augment):
             flat = ", ".join(_flat_input_models())
             raise ValueError(
                 f"--preprocess {config.preprocess} projects flat rows, but --model "
                 f"{config.model}{' --augment' if config.augment else ''} trains on images; "
                 f"use it without --augment and with --model {flat}"
+            )
+
+    def _check_balancing(self, config: TrainConfig, spec: ModelSpec) -> None:
+        """--class-weights needs a model whose loss takes weights (the PyTorch track's
+        classifiers); --sampler balanced also works for nets the Solver trains on arrays."""
+        balancing = ", ".join(n for n, s in _registered().items() if s.balancing)
+        balancing = balancing or "install the torch extra"
+        solver = ", ".join(n for n, s in _registered().items() if s.fit is None)
+        if config.class_weights != "none" and not spec.balancing:
+            raise ValueError(
+                f"--class-weights {config.class_weights} weights the cross-entropy of the "
+                f"PyTorch track's classifiers ({balancing}); --model {config.model} computes "
+                f"its loss in its own function: use one of those, or --sampler balanced with a "
+                f"net the Solver trains ({solver})"
+            )
+        if config.sampler == "uniform" or spec.balancing:
+            return
+        if spec.fit is not None:
+            raise ValueError(
+                f"--sampler {config.sampler} draws the minibatches of the nets trained by the "
+                f"Solver ({solver}) or by Lightning ({balancing}); --model {config.model} "
+                "trains in its own way"
+            )
+        if config.augment:
+            raise ValueError(
+                f"--sampler {config.sampler} weights the Solver's draws from arrays, but "
+                f"--augment trains --model {config.model} from a shuffling loader: leave out "
+                "one of them (a torch model takes both)"
             )
 
     def prepare(
@@ -431,6 +518,7 @@ class ClassificationTask:
             patience=config.patience,
             print_every=max(1, len(y_train) // config.batch_size // 4),
             seed=config.seed,
+            sample_weights=training_sample_weights(config, prepared),
         )
         # A named schedule's options mean nothing to a schedule object given in kwargs.
         if "lr_schedule" in kwargs:
@@ -445,12 +533,26 @@ class ClassificationTask:
         spec: ModelSpec,
         splits: tuple[str, ...] = SPLITS,
     ) -> dict[str, Any]:
-        """Accuracy on each split and the sizes metrics.json records."""
+        """Accuracy on each split, per class on val and test, and the sizes metrics.json
+        records.
+
+        <split>_per_class_acc: the fraction of each class's examples predicted right (the
+        recall), a list of C floats; with --imbalance also <split>_minority_acc and
+        <split>_majority_acc, their means over tinyvision.imbalance's minority and majority
+        classes (val and test are balanced, so these are what balancing should raise).
+        """
         limits = {"train": spec.train_eval_limit}
-        metrics: dict[str, Any] = {
-            f"{s}_acc": _accuracy(model, prepared.X[s], prepared.data[f"y_{s}"], limits.get(s))
-            for s in splits
-        }
+        metrics: dict[str, Any] = {}
+        per_class: dict[str, Any] = {}
+        for s in splits:
+            X, y = prepared.X[s], prepared.data[f"y_{s}"]
+            if s == "train":
+                metrics[f"{s}_acc"] = _accuracy(model, X, y, limits.get(s))
+                continue
+            predicted = model.predict(X)
+            metrics[f"{s}_acc"] = float(np.mean(predicted == y))
+            per_class.update(_per_class_scores(s, y, predicted, prepared.num_classes, config))
+        metrics.update(per_class)
         metrics.update(
             num_train=int(len(prepared.data["y_train"])),
             num_test=int(len(prepared.data["y_test"])),

@@ -67,7 +67,7 @@ def setting(
     default: the value when neither the user nor the model's tuned defaults set it
     check: the rule a set value must pass: "positive_int", "non_negative_int", "positive",
         "non_negative", "drop_probability", "decay" (in (0, 1]), "preprocess" (a
-        tinyvision.pca.parse_preprocess spelling) or None
+        tinyvision.pca.parse_preprocess spelling), "ratio" (a number >= 1) or None
     choices: the allowed strings (or, for a tuple field, the allowed items)
     flag: an extra spelling of the flag (e.g. "--lr")
     metavar: how the flag's value is shown in --help
@@ -90,6 +90,9 @@ _CHECKS: dict[str, typing.Callable[[Any, str], Any]] = {
     ),
     "decay": lambda value, name: check_in_range(value, name, 0.0, 1.0, low_open=True),
     "preprocess": parse_preprocess,
+    "ratio": lambda value, name: check_in_range(
+        value, name, 1.0, hint="1 keeps every example; 10 keeps a tenth of the minority classes"
+    ),
 }
 
 
@@ -251,6 +254,27 @@ class TrainConfig(RunConfig):
         "machines that train together (torch models, with --strategy ddp)",
         check="positive_int",
         unset="1",
+    )
+    imbalance: float | None = setting(
+        "make the training split imbalanced: the last half of the classes (CIFAR-10: dog, "
+        "frog, horse, ship, truck; digits: 5-9) keep their first 1/RATIO of examples, the "
+        "others all theirs (val and test stay as they are)",
+        check="ratio",
+        metavar="RATIO",
+        unset="none; every class keeps its examples",
+    )
+    class_weights: str = setting(
+        "weight each class's cross-entropy: balanced gives class c the weight "
+        "n_samples / (n_classes * count_c) of the training labels (PyTorch-track classifiers)",
+        default="none",
+        choices=("none", "balanced"),
+    )
+    sampler: str = setting(
+        "how training draws its examples: uniform (torch: each once per epoch, in a new "
+        "order; the Solver: the course's uniform draws) or balanced (as many draws, with "
+        "replacement, each class equally likely)",
+        default="uniform",
+        choices=("uniform", "balanced"),
     )
 
 

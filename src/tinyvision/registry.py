@@ -104,6 +104,9 @@ class ModelSpec:
         accuracy to it, so a hyperparameter search can stop it early (the Solver always does)
     metrics: (model, config, prepared, history) -> {key: value}, what metrics.json records
         beyond the task's scores (e.g. a baseline the fit trained beside the model)
+    balancing: its own fit honours --class-weights balanced (a class-weighted loss) and
+        --sampler balanced (tinyvision.imbalance); a model trained by the Solver takes only
+        --sampler balanced
     """
 
     name: str
@@ -126,6 +129,7 @@ class ModelSpec:
     clipping: bool = False
     pruning: bool = False
     metrics: Callable[[Any, Any, Any, dict[str, Any]], dict[str, Any]] | None = None
+    balancing: bool = False
 
     def defaults_for(self, config: Any) -> dict[str, Any]:
         """The tuned values for config's data set (and features), over the task's common ones."""

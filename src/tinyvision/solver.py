@@ -79,6 +79,7 @@ _DEFAULTS: dict[str, Any] = {
     "clip_norm": None,
     "stop_when": None,
     "on_epoch_end": None,
+    "sample_weights": None,
 }
 
 
@@ -129,7 +130,10 @@ class Solver:
     given; see tinyvision.clipping), stop_when (None; a function solver -> bool called after
     every update: True ends training there, as an epoch end that stops early), on_epoch_end
     (None; a function solver -> None called after each epoch's evaluation, e.g. to report
-    val_acc_history[-1] to a hyperparameter search, which may stop the run by raising).
+    val_acc_history[-1] to a hyperparameter search, which may stop the run by raising),
+    sample_weights (None; (N,) non-negative weights of the X_train examples: each minibatch is
+    drawn with probabilities proportional to them, e.g. tinyvision.imbalance's balanced
+    weights; arrays only, not loaders).
 
     Minibatches are drawn as in the course, ``choice(num_train, batch_size)`` per update (with
     replacement), but from the Solver's own Generator ``self.rng``. A resumed run restores that
@@ -266,6 +270,29 @@ class Solver:
                     f"got {self.lr_schedule!r}"
                 )
         optim.validate_config(self.optim_config)
+        if self.sample_weights is not None:
+            self.sample_weights = self._sampling_probabilities(self.sample_weights)
+
+    def _sampling_probabilities(self, weights: Any) -> np.ndarray:
+        """sample_weights checked against X_train and scaled to probabilities (N,) float64."""
+        if self.X_train is None:
+            raise ValueError(
+                "sample_weights weight the examples of X_train arrays, but this Solver draws "
+                "its batches from loaders or its own data: give arrays, or leave out "
+                "sample_weights"
+            )
+        weights = np.asarray(weights, dtype=np.float64)
+        if weights.shape != (len(self.X_train),):
+            raise ValueError(
+                f"sample_weights must be one weight per training example, shape "
+                f"({len(self.X_train)},), got {weights.shape}"
+            )
+        if not np.all(np.isfinite(weights)) or weights.min() < 0 or weights.sum() <= 0:
+            raise ValueError(
+                "sample_weights must be finite, non-negative and not all zero, got "
+                f"min {weights.min()!r}, sum {weights.sum()!r}"
+            )
+        return weights / weights.sum()
 
     def _reset(self) -> None:
         """Set up the book-keeping for a fresh run. Don't call this manually."""
@@ -379,7 +406,7 @@ class Solver:
 
     def _sample_batch(self) -> tuple[Any, Any]:
         """The inputs and targets of one update, drawn with self.rng (a subclass hook)."""
-        batch_mask = self.rng.choice(len(self.X_train), self.batch_size)
+        batch_mask = self.rng.choice(len(self.X_train), self.batch_size, p=self.sample_weights)
         return self.X_train[batch_mask], self.y_train[batch_mask]
 
     def _diverged(self, loss: float) -> None:

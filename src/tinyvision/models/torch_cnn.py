@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from tinyvision.classification import CLASSIFICATION, Prepared
+from tinyvision.classification import CLASSIFICATION, Prepared, training_class_weights
 from tinyvision.config import TrainConfig
 from tinyvision.models.conv import plot_filters
 from tinyvision.models.torch_extra import require_torch
@@ -23,6 +23,8 @@ def build(config: TrainConfig, prepared: Prepared) -> Any:
     from tinyvision.torch.contract import TorchClassifier
     from tinyvision.torch.lightning import ClassifierModule
     from tinyvision.torch.models import TorchCNN
+
+    class_weights = training_class_weights(config, prepared)
 
     torch.manual_seed(config.seed)
     net = TorchCNN(
@@ -41,6 +43,7 @@ def build(config: TrainConfig, prepared: Prepared) -> Any:
         schedule=config.schedule,
         lr_decay=config.lr_decay,
         epochs=config.epochs,
+        class_weights=class_weights,
     )
     return TorchClassifier(module)
 
@@ -115,5 +118,6 @@ register(
         scores=scores,
         pruning=True,
         check=check,
+        balancing=True,
     )
 )

@@ -95,16 +95,27 @@ class EpochShuffle(Sampler[int]):
         num_replicas-th index of the order from its rank on (the tail that does not divide
         evenly is left out), so the processes' batches k together are batch k of one process
         with num_replicas times the batch size
+    weights: None (each index once per epoch, in a random order) or (N,) non-negative
+        sampling weights: an epoch is then N indices drawn with replacement with
+        probabilities proportional to them, as torch's WeightedRandomSampler draws (e.g.
+        tinyvision.imbalance.balanced_sample_weights); the draw is the epoch's order, so
+        resuming and sharding behave as without weights
     """
 
     def __init__(
-        self, dataset: ImageArrayDataset, seed: int | None = 0, num_replicas: int = 1, rank: int = 0
+        self,
+        dataset: ImageArrayDataset,
+        seed: int | None = 0,
+        num_replicas: int = 1,
+        rank: int = 0,
+        weights: np.ndarray | None = None,
     ) -> None:
         self.dataset = dataset
         self.seed = 0 if seed is None else seed
         self.num_replicas = num_replicas
         self.rank = rank
         self.epoch = 0
+        self.probabilities = None if weights is None else _probabilities(weights, len(dataset))
 
     def set_epoch(self, epoch: int) -> None:
         self.epoch = epoch
@@ -113,9 +124,32 @@ class EpochShuffle(Sampler[int]):
     def __len__(self) -> int:
         return len(self.dataset) // self.num_replicas
 
+    def epoch_order(self) -> np.ndarray:
+        """(N,) int64: the indices of this epoch, for every process (before sharding)."""
+        rng = np.random.default_rng([self.seed, self.epoch])
+        size = len(self.dataset)
+        if self.probabilities is None:
+            return rng.permutation(size)
+        return rng.choice(size, size=size, replace=True, p=self.probabilities)
+
     def __iter__(self) -> Iterator[int]:
-        order = np.random.default_rng([self.seed, self.epoch]).permutation(len(self.dataset))
+        order = self.epoch_order()
         return iter(order[self.rank : len(self) * self.num_replicas : self.num_replicas].tolist())
+
+
+def _probabilities(weights: np.ndarray, size: int) -> np.ndarray:
+    """Sampling weights (size,) checked and scaled to sum to 1, float64."""
+    weights = np.asarray(weights, dtype=np.float64)
+    if weights.shape != (size,):
+        raise ValueError(
+            f"sampling weights must be one per example, shape ({size},), got {weights.shape}"
+        )
+    if not np.all(np.isfinite(weights)) or weights.min() < 0 or weights.sum() <= 0:
+        raise ValueError(
+            "sampling weights must be finite, non-negative and not all zero, got min "
+            f"{weights.min()!r}, sum {weights.sum()!r}"
+        )
+    return weights / weights.sum()
 
 
 def _keep_batch(batch: tuple[torch.Tensor, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
@@ -129,6 +163,8 @@ class ImageDataModule(pl.LightningDataModule):
     arrays: {"X_train", "y_train", "X_val", "y_val", "X_test", "y_test"} (test optional)
     batch_size: images per batch; augment: shift and flip the training batches
     seed: seed of the shuffling and the augmentation
+    sample_weights: None, or (N_train,) weights with which each epoch draws the training
+        examples (EpochShuffle's weights; --sampler balanced)
     """
 
     def __init__(
@@ -137,12 +173,14 @@ class ImageDataModule(pl.LightningDataModule):
         batch_size: int = 128,
         augment: bool = False,
         seed: int | None = 0,
+        sample_weights: np.ndarray | None = None,
     ) -> None:
         super().__init__()
         self.arrays = arrays
         self.batch_size = batch_size
         self.augment = augment
         self.seed = seed
+        self.sample_weights = sample_weights
 
     def _loader(self, split: str, train: bool) -> DataLoader:
         if f"X_{split}" not in self.arrays:
@@ -155,10 +193,13 @@ class ImageDataModule(pl.LightningDataModule):
         )
         trainer = self.trainer
         world, rank = (1, 0) if trainer is None else (trainer.world_size, trainer.global_rank)
+        sampler = None
+        if train:
+            sampler = EpochShuffle(dataset, self.seed, world, rank, self.sample_weights)
         return DataLoader(
             dataset,
             batch_size=self.batch_size,
-            sampler=EpochShuffle(dataset, self.seed, world, rank) if train else None,
+            sampler=sampler,
             collate_fn=_keep_batch,
             # A generator of its own: creating an iterator then leaves torch's global generator
             # (dropout masks) alone, whenever Lightning creates it.

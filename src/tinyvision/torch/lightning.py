@@ -58,6 +58,9 @@ class ClassifierModule(pl.LightningModule):
         end of the last epoch) or "onecycle" (per step: up to learning_rate in the first 30%,
         then down, torch's OneCycleLR)
     lr_decay: the factor of "step"; epochs: the length of the schedule
+    class_weights: None, or (num_classes,) weights of each class's cross-entropy in training
+        (torch's weighted mean: sum of w_y * loss over sum of w_y; --class-weights balanced);
+        validation and test losses stay unweighted, their splits are not the imbalanced one
     """
 
     def __init__(
@@ -70,6 +73,7 @@ class ClassifierModule(pl.LightningModule):
         schedule: str = "step",
         lr_decay: float = 1.0,
         epochs: int = 1,
+        class_weights: Any = None,
     ) -> None:
         super().__init__()
         self.net = net
@@ -79,6 +83,9 @@ class ClassifierModule(pl.LightningModule):
         self.schedule = schedule
         self.lr_decay = lr_decay
         self.epochs = epochs
+        weights = None if class_weights is None else torch.as_tensor(class_weights)
+        # A buffer, so checkpoints carry it and a resumed run weights the loss alike.
+        self.register_buffer("class_weights", weights)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.net(x)
@@ -86,7 +93,8 @@ class ClassifierModule(pl.LightningModule):
     def _step(self, batch: tuple[torch.Tensor, torch.Tensor], split: str) -> torch.Tensor:
         x, y = batch
         scores = self(x)
-        loss = F.cross_entropy(scores, y)
+        weights = self.class_weights if split == "train" else None
+        loss = F.cross_entropy(scores, y, None if weights is None else weights.to(scores.dtype))
         accuracy = (scores.argmax(dim=1) == y).float().mean()
         on_step = split == "train"
         # sync_dist: in a distributed run an epoch's value averages over every process's share.

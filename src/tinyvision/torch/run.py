@@ -27,6 +27,7 @@ from pytorch_lightning.callbacks import EarlyStopping, LearningRateMonitor, Mode
 from pytorch_lightning.plugins.io import TorchCheckpointIO
 
 from tinyvision import parallel
+from tinyvision.classification import training_sample_weights
 from tinyvision.files import atomic_write
 from tinyvision.torch.contract import TorchClassifier
 from tinyvision.torch.data import ImageDataModule
@@ -136,6 +137,9 @@ def fit(
 ) -> dict[str, Any]:
     """Train model on prepared's train split, validating each epoch; keep the best epoch.
 
+    --sampler balanced draws each epoch's examples with tinyvision.imbalance's balanced
+    weights (EpochShuffle); --class-weights is the model's loss (ClassifierModule).
+
     run_dir: where checkpoints and event files go (None: a temporary folder)
     resume: a Lightning checkpoint (last.ckpt) to continue from
     extra_callbacks: more Lightning callbacks (benchmarks/torch_cnn.py times epochs with one)
@@ -149,7 +153,11 @@ def fit(
         for kind in "Xy"
     }
     data = ImageDataModule(
-        arrays, batch_size=config.batch_size, augment=bool(config.augment), seed=config.seed
+        arrays,
+        batch_size=config.batch_size,
+        augment=bool(config.augment),
+        seed=config.seed,
+        sample_weights=training_sample_weights(config, prepared),
     )
     history = train_module(
         model.module,
