@@ -334,12 +334,16 @@ def resolve_config(config: RunConfig) -> RunConfig:
             f"model {config.model!r} is a {spec.task.name} model: it takes a "
             f"{spec.task.config_class.__name__}, not a {type(config).__name__}"
         )
-    if config.dataset not in spec.task.datasets:
+    resolved = dataclasses.replace(config)
+    default_dataset = next(f.default for f in dataclasses.fields(config) if f.name == "dataset")
+    if config.dataset == default_dataset and config.dataset not in spec.task.datasets:
+        # A model whose task reads other data than the default set runs on its task's first.
+        resolved.dataset = spec.task.datasets[0]
+    if resolved.dataset not in spec.task.datasets:
         raise ValueError(
             f"unknown dataset {config.dataset!r}; choose one of {', '.join(spec.task.datasets)}"
         )
-    resolved = dataclasses.replace(config)
-    for name, value in spec.defaults_for(config).items():
+    for name, value in spec.defaults_for(resolved).items():
         if getattr(resolved, name) is None:
             setattr(resolved, name, value)
     for field in dataclasses.fields(resolved):

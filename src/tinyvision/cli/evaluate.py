@@ -49,6 +49,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"  {'recorded':<15} {recorded:.4f}  ({verdict})")
     if isinstance(result["report"], ClassifierEvaluation):
         _print_classifier_report(result["report"])
+    elif isinstance(result["report"], str):  # a task's report in words (e.g. where it drew)
+        print(result["report"])
     return 0 if same else 1
 
 

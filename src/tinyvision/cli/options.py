@@ -60,10 +60,15 @@ def _scalar_type(annotation: Any) -> Any:
 
 
 def _choices(config_class: type[RunConfig], name: str, task: str) -> tuple[str, ...] | None:
+    """The models and data sets of every task whose runs take config_class."""
+    models = [n for n in registry.names() if registry.get(n).task.config_class is config_class]
     if name == "model":
-        return registry.names(task)
+        return tuple(models) or registry.names(task)
     if name == "dataset":
-        return tuple(registry.get(registry.names(task)[0]).task.datasets)
+        datasets = [d for n in models for d in registry.get(n).task.datasets]
+        return tuple(dict.fromkeys(datasets)) or tuple(
+            registry.get(registry.names(task)[0]).task.datasets
+        )
     return None
 
 
