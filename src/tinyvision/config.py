@@ -237,6 +237,17 @@ class TrainConfig(RunConfig):
         metavar="N",
         unset="all",
     )
+    crop_size: int | None = setting(
+        "side of the square centre crop of segmentation images (zero padding where smaller)",
+        check="positive_int",
+        unset="the course's 240 with --data-dir, else the generated scenes' 96",
+    )
+    backbone: str | None = setting(
+        "a torch-cnn run folder on cifar10 whose convolution stages start the encoder "
+        "(--model segmentation); the same model is also trained from scratch to compare",
+        metavar="RUN",
+        unset="none: only the model from scratch",
+    )
     devices: int | None = setting(
         "processes (CPU) or GPUs to train on, per machine (torch models)",
         check="positive_int",
@@ -310,6 +321,10 @@ def resolve_config(config: RunConfig) -> RunConfig:
             f"model {config.model!r} is a {spec.task.name} model: it takes a "
             f"{spec.task.config_class.__name__}, not a {type(config).__name__}"
         )
+    default = next(f.default for f in dataclasses.fields(config) if f.name == "dataset")
+    # A task with data sets of its own (segmentation) takes its first when --dataset is left out.
+    if config.dataset == default and default not in spec.task.datasets:
+        config = dataclasses.replace(config, dataset=spec.task.datasets[0])
     if config.dataset not in spec.task.datasets:
         raise ValueError(
             f"unknown dataset {config.dataset!r}; choose one of {', '.join(spec.task.datasets)}"

@@ -60,10 +60,15 @@ def _scalar_type(annotation: Any) -> Any:
 
 
 def _choices(config_class: type[RunConfig], name: str, task: str) -> tuple[str, ...] | None:
+    # Every task whose runs take config_class (classification, segmentation, ...).
+    specs = [registry.get(n) for n in registry.names()]
+    specs = [s for s in specs if s.task.config_class is config_class] or [
+        registry.get(registry.names(task)[0])
+    ]
     if name == "model":
-        return registry.names(task)
+        return tuple(s.name for s in specs)
     if name == "dataset":
-        return tuple(registry.get(registry.names(task)[0]).task.datasets)
+        return tuple(dict.fromkeys(d for s in specs for d in s.task.datasets))
     return None
 
 

@@ -9,6 +9,7 @@ from tinyvision.models import (
     fully_connected,
     knn,
     linear,
+    segmentation,
     torch_captioning,
     torch_cnn,
 )
@@ -19,6 +20,7 @@ __all__ = [
     "fully_connected",
     "knn",
     "linear",
+    "segmentation",
     "torch_captioning",
     "torch_cnn",
 ]

@@ -1,0 +1,1 @@
+"""Applications of the PyTorch track (I2DL): one module per application."""
