@@ -16,8 +16,10 @@ from tinyvision.cli import main
 README = Path(__file__).resolve().parents[1] / "README.md"
 
 # Commands left out: those needing CIFAR-10 or COCO files, a run folder named by its time
-# ("..." or "<time>"), or minutes of work (tuning, experiments, the conv nets).
-SLOW_OR_OFFLINE = re.compile(r"cifar10|coco|\.\.\.|<|tune |experiment |caption |download ")
+# ("..." or "<time>"), or minutes of work (tuning, experiments, the conv nets, segmentation).
+SLOW_OR_OFFLINE = re.compile(
+    r"cifar10|coco|\.\.\.|<|tune |experiment |caption |download |--model segmentation"
+)
 
 
 def readme_commands() -> list[str]:
