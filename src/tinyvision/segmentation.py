@@ -118,10 +118,17 @@ def read_backbone(config: TrainConfig) -> tuple[dict[str, np.ndarray], dict[str,
             "one with: tinyvision train --model torch-cnn --dataset cifar10 --out runs/backbone"
         )
     backbone = config_from_json(runs.load_json(run / "config.json"), str(run / "config.json"))
-    if backbone.model != "torch-cnn" or backbone.dataset != "cifar10":
+    if backbone.dataset != "cifar10":
         raise ValueError(
-            f"--backbone {run} is a {backbone.model} run on {backbone.dataset}; the encoder "
-            "takes the stages of a torch-cnn run on cifar10"
+            f"--backbone {run} is a run on {backbone.dataset}; the encoder takes the stages of "
+            "a torch-cnn run on cifar10 (colour images)"
+        )
+    arrays = runs.load_arrays(run / "model.npz")
+    state = {k.removeprefix("model/"): v for k, v in arrays.items() if k.startswith("model/")}
+    if not any(name.startswith("features.") for name in state):
+        raise ValueError(
+            f"--backbone {run} holds a {backbone.model} model, which has no TorchCNN feature "
+            "stages; train the backbone with --model torch-cnn --dataset cifar10"
         )
     differing = [
         f"--{name} {getattr(backbone, name)} (this run: {getattr(config, name)})"
@@ -133,8 +140,6 @@ def read_backbone(config: TrainConfig) -> tuple[dict[str, np.ndarray], dict[str,
             f"--backbone {run} was trained with {', '.join(differing)}; give the backbone's "
             "settings so its stages fit the encoder"
         )
-    arrays = runs.load_arrays(run / "model.npz")
-    state = {k.removeprefix("model/"): v for k, v in arrays.items() if k.startswith("model/")}
     prep = {k.removeprefix("prep/"): v for k, v in arrays.items() if k.startswith("prep/")}
     return state, {"mean": prep["mean"], "std": prep["std"]}
 

@@ -268,3 +268,13 @@ def test_generated_scenes_are_in_the_course_layout_and_deterministic(tmp_path):
     np.testing.assert_array_equal(labels, again[1])
     assert images.shape == (3, 3, 32, 32)
     assert len(np.unique(labels)) >= 3 and (labels == -1).any()
+
+
+def test_a_backbone_must_be_a_torch_cnn_run_on_cifar10(tmp_path):
+    config = resolve_config(TrainConfig(model="softmax", dataset="cifar10"))
+    state = {"W": np.zeros((3073, 10))}
+    runs.write_run_folder(tmp_path / "softmax", config=config.to_dict(), metrics={}, state=state)
+    with pytest.raises(ValueError, match="softmax model, which has no TorchCNN feature stages"):
+        read_backbone(_tiny_config(backbone=str(tmp_path / "softmax")))
+    with pytest.raises(ValueError, match="not a finished run folder"):
+        read_backbone(_tiny_config(backbone=str(tmp_path)))
