@@ -387,6 +387,13 @@ class ClassificationTask:
             raise ValueError(
                 f"--model {config.model} takes images: use --dataset digits or cifar10"
             )
+        segmentation_only = [
+            flag
+            for flag, value in (("--backbone", config.backbone), ("--crop-size", config.crop_size))
+            if value is not None
+        ]
+        if segmentation_only:
+            raise ValueError(f"{', '.join(segmentation_only)} apply only to --model segmentation")
         distributed = {
             "--devices": config.devices not in (None, 1),
             "--num-nodes": config.num_nodes not in (None, 1),

@@ -240,6 +240,17 @@ class TrainConfig(RunConfig):
         metavar="N",
         unset="all",
     )
+    crop_size: int | None = setting(
+        "side of the square centre crop of segmentation images (zero padding where smaller)",
+        check="positive_int",
+        unset="the course's 240 with --data-dir, else the generated scenes' 96",
+    )
+    backbone: str | None = setting(
+        "a torch-cnn run folder on cifar10 whose convolution stages start the encoder "
+        "(--model segmentation); the same model is also trained from scratch to compare",
+        metavar="RUN",
+        unset="none: only the model from scratch",
+    )
     devices: int | None = setting(
         "processes (CPU) or GPUs to train on, per machine (torch models)",
         check="positive_int",

@@ -10,6 +10,7 @@ from tinyvision.models import (
     keypoints,
     knn,
     linear,
+    segmentation,
     torch_captioning,
     torch_cnn,
 )
@@ -21,6 +22,7 @@ __all__ = [
     "keypoints",
     "knn",
     "linear",
+    "segmentation",
     "torch_captioning",
     "torch_cnn",
 ]
