@@ -7,18 +7,22 @@ from tinyvision.models import (
     captioning,
     conv,
     fully_connected,
+    gan,
     knn,
     linear,
     torch_captioning,
     torch_cnn,
+    vae,
 )
 
 __all__ = [
     "captioning",
     "conv",
     "fully_connected",
+    "gan",
     "knn",
     "linear",
     "torch_captioning",
     "torch_cnn",
+    "vae",
 ]
