@@ -13,7 +13,9 @@ tinyvision/models/vae.py and gan.py, trained with PyTorch Lightning). It loads t
   classified with confidence >= 0.9 and the spread over the ten classes (the histogram of
   predicted classes and its entropy; ln 10 = 2.303 nats when every class is equally common).
   The same classifier on the split's real images gives the reference a perfect generator
-  would reach.
+  would reach. `SampleScore.quality` folds the two into one number (the confident fraction
+  times the entropy relative to ln 10), which picks the GAN's best epoch: the confident
+  fraction alone would pick an epoch whose generator draws one digit very clearly.
 
 A confident classifier is no proof of a good sample (the classifier is confident on some
 uniform noise too); the entropy catches a generator that draws one digit only, and the
@@ -83,13 +85,19 @@ class SampleScore:
     """How a digits classifier sees a set of images.
 
     confident_fraction: share of images whose top class probability is >= the threshold
-    class_counts: (10,) int, images per predicted class (argmax, every image counted)
-    class_entropy: entropy of class_counts / N in nats (0: one class only; ln 10: uniform)
+    class_counts: (C,) int, images per predicted class (argmax, every image counted)
+    class_entropy: entropy of class_counts / N in nats (0: one class only; ln C: uniform)
     """
 
     confident_fraction: float
     class_counts: tuple[int, ...]
     class_entropy: float
+
+    @property
+    def quality(self) -> float:
+        """confident_fraction x class_entropy / ln C: 1 for confident images spread evenly over
+        every class, 0 for a generator that draws one class only, however confidently."""
+        return self.confident_fraction * self.class_entropy / math.log(len(self.class_counts))
 
     def as_metrics(self, prefix: str) -> dict[str, Any]:
         """The metrics.json entries, each key starting with prefix (e.g. "test_")."""
@@ -97,6 +105,7 @@ class SampleScore:
             f"{prefix}confident_fraction": self.confident_fraction,
             f"{prefix}class_entropy": self.class_entropy,
             f"{prefix}class_counts": list(self.class_counts),
+            f"{prefix}sample_quality": self.quality,
         }
 
 
@@ -309,6 +318,7 @@ GAN_TASK = GenerationTask(
         ("val_confident_fraction", "val samples confident"),
         ("test_confident_fraction", "test samples confident"),
         ("test_class_entropy", "test samples class entropy"),
+        ("test_sample_quality", "test sample quality"),
         ("test_real_confident_fraction", "real test digits confident"),
     ),
 )

@@ -97,13 +97,19 @@ def plot_curves(
     title: str,
     xlabel: str,
     ylabel: str,
+    references: Mapping[str, float] | None = None,
 ) -> Path:
-    """Named curves over 1, 2, ... (epochs or steps) on one axis, the legend below it."""
+    """Named curves over 1, 2, ... (epochs or steps) on one axis, the legend below it.
+
+    references: named constant levels, drawn as dashed horizontal lines
+    """
     figure = Figure(figsize=(6, 4))
     axes = figure.add_subplot()
     for label, values in curves.items():
         marker = "o" if len(values) <= 30 else None
         axes.plot(np.arange(1, len(values) + 1), values, marker=marker, markersize=3, label=label)
+    for (label, level), color in zip((references or {}).items(), ("grey", "black"), strict=False):
+        axes.axhline(level, linestyle="--", linewidth=0.8, color=color, label=label)
     axes.xaxis.set_major_locator(MaxNLocator(integer=True))
     axes.set_xlabel(xlabel)
     axes.set_ylabel(ylabel)

@@ -234,6 +234,7 @@ def test_sample_score_of_one_confident_class():
     assert score.confident_fraction == 1.0
     assert score.class_counts == (0, 0, 0, 20, 0, 0, 0, 0, 0, 0)
     assert score.class_entropy == 0.0
+    assert score.quality == 0.0  # one digit, however clear, is no generator of digits
 
 
 def test_sample_score_of_an_even_spread_with_some_unsure_samples():
@@ -249,6 +250,7 @@ def test_sample_score_of_an_even_spread_with_some_unsure_samples():
     assert score.class_counts == (7,) * 10
     assert score.class_entropy == pytest.approx(entropy(np.full(10, 7)))
     assert score.class_entropy == pytest.approx(math.log(10))
+    assert score.quality == pytest.approx(49 / 70)
 
 
 def test_sample_score_entropy_of_uneven_counts_and_the_threshold_is_inclusive():
@@ -260,6 +262,7 @@ def test_sample_score_entropy_of_uneven_counts_and_the_threshold_is_inclusive():
     assert score.class_counts == tuple(counts)
     assert score.class_entropy == pytest.approx(entropy(counts))
     assert score.confident_fraction == 1.0  # exactly 0.9 counts as confident
+    assert score.quality == pytest.approx(entropy(counts) / math.log(10))
     assert sample_score(probabilities, threshold=0.95).confident_fraction == 0.0
 
 
@@ -325,7 +328,8 @@ def test_gan_command_end_to_end(tmp_path, capsys, quick_scorer):
     history = json.loads((out / "history.json").read_text())
     assert sum(metrics["test_class_counts"]) == generation.SAMPLES_PER_SPLIT
     assert 0 <= metrics["test_class_entropy"] <= math.log(10) + 1e-12
-    assert len(history["val_confident_fraction_history"]) == 2
+    assert len(history["val_sample_quality_history"]) == 2
+    assert metrics["best_val_metric"] == pytest.approx(max(history["val_sample_quality_history"]))
     assert len(history["generator_loss_history"]) == len(history["loss_history"]) == 2 * 2
     assert sorted(p.name for p in (out / "samples").iterdir()) == ["epoch_001.png", "epoch_002.png"]
     for name in ("samples.png", "gan_losses.png", "sample_score.png"):

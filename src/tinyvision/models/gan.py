@@ -4,12 +4,14 @@ Trained with PyTorch Lightning (two Adam optimisers, the non-saturating generato
 scored by the generation task (tinyvision.generation) with a separately trained digits
 classifier. Its run folder adds samples/epoch_NNN.png (the same noise after every epoch),
 samples.png (that noise through the kept generator, the best epoch's), gan_losses.png (both
-players' losses per epoch) and sample_score.png (the confident fraction per epoch). torch is
+players' losses per epoch) and sample_score.png (the sample quality per epoch, see
+tinyvision.generation.SampleScore). torch is
 imported only when the model is built.
 """
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any
 
@@ -65,10 +67,10 @@ def fit(
 
     classify = digits_scorer()
 
-    def confident_fraction(images: np.ndarray) -> float:
-        return sample_score(classify(images)).confident_fraction
+    def quality(images: np.ndarray) -> float:
+        return sample_score(classify(images)).quality
 
-    return fit_gan(model, config, prepared, run_dir, verbose, resume, confident_fraction)
+    return fit_gan(model, config, prepared, run_dir, verbose, resume, quality)
 
 
 def artifacts(model: Any, config: TrainConfig, prepared: Prepared, run_dir: Path) -> None:
@@ -92,13 +94,18 @@ def artifacts(model: Any, config: TrainConfig, prepared: Prepared, run_dir: Path
             "GAN: mean losses of the two players per epoch",
             "epoch",
             "binary cross-entropy",
+            # Where D cannot tell real from generated (D = 1/2 everywhere).
+            references={
+                "equilibrium of D: ln 4": math.log(4),
+                "equilibrium of G: ln 2": math.log(2),
+            },
         )
         plot_curves(
-            {"samples with confidence >= 0.9": history["val_confident_fraction_history"]},
+            {"confident fraction x class entropy / ln 10": history["val_sample_quality_history"]},
             run_dir / "sample_score.png",
-            "GAN: samples the digits classifier recognises",
+            "GAN: quality of 500 samples by the digits classifier (picks the kept epoch)",
             "epoch",
-            "fraction of 500 samples",
+            "sample quality (0 to 1)",
         )
 
 

@@ -195,7 +195,7 @@ class GANModule(pl.LightningModule):
 
     net: a GAN; learning_rate: of both optimisers (betas ADAM_BETAS); lr_decay: factor per epoch
     score_samples: (N, 1, 8, 8) images in [0, 1] -> the validation metric of the samples
-        ("val_confident_fraction", higher is better); set before fitting
+        ("val_sample_quality", higher is better); set before fitting
     """
 
     def __init__(self, net: GAN, *, learning_rate: float = 2e-4, lr_decay: float = 1.0) -> None:
@@ -250,7 +250,7 @@ class GANModule(pl.LightningModule):
         # Once per validation, here rather than in on_validation_epoch_end, which runs after
         # the callbacks (checkpoint, history) have read the epoch's metrics.
         if batch_idx == 0:
-            self.log("val_confident_fraction", self._sample_score(), on_step=False, on_epoch=True)
+            self.log("val_sample_quality", self._sample_score(), on_step=False, on_epoch=True)
 
     def _sample_score(self) -> float:
         if self.score_samples is None:
@@ -339,11 +339,11 @@ def fit_gan(
     resume: Path | None,
     score_samples: Callable[[np.ndarray], float],
 ) -> dict[str, Any]:
-    """Train the two players; the best epoch has the highest share of confident samples.
+    """Train the two players; the best epoch has the best score of its samples.
 
-    score_samples: (N, 1, 8, 8) images in [0, 1] -> their confident fraction
+    score_samples: (N, 1, 8, 8) images in [0, 1] -> their quality (higher is better)
     returns the history, with generator_loss per step (loss_history is the discriminator's),
-        and per epoch the two losses and val_confident_fraction
+        and per epoch the two losses and val_sample_quality
     """
     model.module.score_samples = score_samples
     terms = TermHistory(
@@ -361,7 +361,7 @@ def fit_gan(
         run_dir,
         verbose,
         resume,
-        monitor="val_confident_fraction",
+        monitor="val_sample_quality",
         mode="max",
         terms=terms,
         callbacks=callbacks,
