@@ -117,7 +117,7 @@ register(
         description="GAN of the digits (mlp or conv), PyTorch Lightning (torch extra)",
         defaults={
             "digits": {
-                "epochs": 100,
+                "epochs": 200,
                 "learning_rate": 2e-4,
                 "architecture": "conv",
                 "latent_dim": 16,

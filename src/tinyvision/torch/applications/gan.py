@@ -77,13 +77,16 @@ def _layers(sizes: Sequence[int], activation: Callable[[], nn.Module]) -> list[n
 
 
 class MLPGenerator(nn.Module):
-    """z (N, L) -> images (N, C, H, W) in [-1, 1] through ReLU hidden layers of hidden_dims."""
+    """z (N, L) -> images (N, C, H, W) in [-1, 1]: hidden layers of hidden_dims, each linear -
+    batch norm - ReLU (without the batch norm the MLP generator soon draws one digit only)."""
 
     def __init__(self, latent_dim: int, hidden_dims: Sequence[int], image_shape: Sequence[int]):
         super().__init__()
         self.image_shape = tuple(image_shape)
         size = int(np.prod(self.image_shape))
-        hidden = _layers([latent_dim, *hidden_dims], nn.ReLU)
+        hidden: list[nn.Module] = []
+        for size_in, size_out in zip([latent_dim, *hidden_dims[:-1]], hidden_dims, strict=True):
+            hidden += [nn.Linear(size_in, size_out), nn.BatchNorm1d(size_out), nn.ReLU()]
         self.net = nn.Sequential(*hidden, nn.Linear(hidden_dims[-1], size), nn.Tanh())
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
