@@ -210,13 +210,14 @@ class GenerationTask:
         self.summary = summary
 
     def check(self, config: TrainConfig, spec: ModelSpec) -> None:
-        """The generative models take raw digit images, on one process."""
+        """The generative models take raw digit images, on one process, without dropout."""
         given = [
             flag
             for flag, is_set in (
                 ("--features", bool(config.features)),
                 ("--preprocess", config.preprocess != "none"),
                 ("--augment", bool(config.augment)),
+                ("--dropout", bool(config.dropout)),
                 ("--devices", config.devices not in (None, 1)),
                 ("--num-nodes", config.num_nodes not in (None, 1)),
                 ("--strategy", config.strategy not in (None, "auto")),

@@ -345,3 +345,5 @@ def test_generative_models_refuse_what_they_cannot_use(capsys):
     assert "--architecture mlp" in capsys.readouterr().err
     assert main(["train", "--model", "gan", "--update-rule", "sgd"]) != 0
     assert "Adam" in capsys.readouterr().err
+    assert main(["train", "--model", "gan", "--dropout", "0.3", "--augment"]) != 0
+    assert "leave out --augment, --dropout" in capsys.readouterr().err
