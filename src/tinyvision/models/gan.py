@@ -103,7 +103,7 @@ def artifacts(model: Any, config: TrainConfig, prepared: Prepared, run_dir: Path
         plot_curves(
             {"confident fraction x class entropy / ln 10": history["val_sample_quality_history"]},
             run_dir / "sample_score.png",
-            "GAN: quality of 500 samples by the digits classifier (picks the kept epoch)",
+            "GAN: quality of 500 samples per epoch (the best is kept)",
             "epoch",
             "sample quality (0 to 1)",
         )
