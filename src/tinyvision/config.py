@@ -212,6 +212,14 @@ class TrainConfig(RunConfig):
     )
     k: int | None = setting("neighbours that vote (knn)", check="positive_int")
     metric: str | None = setting("distance of knn", choices=("l2", "l1"))
+    architecture: str | None = setting(
+        "networks of the generative models: mlp (fully connected, sizes from --hidden-dims) "
+        "or conv (strided and transposed convolutions, widths from --channels)",
+        choices=("mlp", "conv"),
+    )
+    latent_dim: int | None = setting(
+        "size of the latent code of the generative models (vae, gan)", check="positive_int"
+    )
     num_filters: int | None = setting("conv filters of the cnn", check="positive_int")
     filter_size: int | None = setting("odd filter side of the cnn", check="positive_int")
     channels: tuple[int, ...] | None = setting(

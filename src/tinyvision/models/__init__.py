@@ -7,22 +7,26 @@ from tinyvision.models import (
     captioning,
     conv,
     fully_connected,
+    gan,
     keypoints,
     knn,
     linear,
     segmentation,
     torch_captioning,
     torch_cnn,
+    vae,
 )
 
 __all__ = [
     "captioning",
     "conv",
     "fully_connected",
+    "gan",
     "keypoints",
     "knn",
     "linear",
     "segmentation",
     "torch_captioning",
     "torch_cnn",
+    "vae",
 ]
