@@ -59,17 +59,20 @@ def _scalar_type(annotation: Any) -> Any:
     return args[0] if args else annotation
 
 
-def _choices(config_class: type[RunConfig], name: str, task: str) -> tuple[str, ...] | None:
+def _choices(config_class: type[RunConfig], name: str) -> tuple[str, ...] | None:
+    # Every task whose runs take config_class (classification, and tasks such as transfer
+    # learning that `tinyvision train` runs too) gives its models and data sets.
+    models = [n for n in registry.names() if registry.get(n).task.config_class is config_class]
     if name == "model":
-        return registry.names(task)
+        return tuple(models)
     if name == "dataset":
-        return tuple(registry.get(registry.names(task)[0]).task.datasets)
+        datasets = [d for n in models for d in registry.get(n).task.datasets]
+        return tuple(dict.fromkeys(datasets))
     return None
 
 
 def add_config_options(parser: argparse.ArgumentParser, config_class: type[RunConfig]) -> None:
     """Add one flag per field of config_class (help, type and choices from the field)."""
-    task = "captioning" if config_class.__name__ == "CaptionConfig" else "classification"
     for field, annotation in config_fields(config_class):
         meta = field.metadata
         flags = [f"--{field.name.replace('_', '-')}"]
@@ -83,7 +86,7 @@ def add_config_options(parser: argparse.ArgumentParser, config_class: type[RunCo
         else:
             help_text += f" (default: {meta.get('unset') or _TUNED})"
         options["help"] = help_text
-        choices = _choices(config_class, field.name, task) or meta.get("choices")
+        choices = _choices(config_class, field.name) or meta.get("choices")
         if kind is bool:
             options["action"] = argparse.BooleanOptionalAction
         elif typing.get_origin(kind) is tuple:

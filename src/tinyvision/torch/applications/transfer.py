@@ -149,6 +149,8 @@ def fit_transfer(
     config: the resolved TrainConfig (pretrain_epochs for stage 1, epochs for stages 2 and 3)
     prepared: the task's data; X["unlabelled"] the pretraining images, X["train"] with
         data["y_train"] the labelled ones, X/y val and test as usual
+    resume: not used: the three-stage run starts from the beginning (its registration has no
+        checkpoint for --resume)
     returns the fine-tuned classifier's history (the run's history.json)
     """
     X, data = prepared.X, prepared.data
