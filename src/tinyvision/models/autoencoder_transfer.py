@@ -129,7 +129,7 @@ register(
                 **_SHARED,
                 "num_training": 20000,
                 "num_labels": 1000,
-                "pretrain_epochs": 8,
+                "pretrain_epochs": 4,
                 "epochs": 30,
             },
             # The course's files: 100 labelled training images, all unlabelled ones.
