@@ -259,6 +259,16 @@ class TrainConfig(RunConfig):
         metavar="RUN",
         unset="none: only the model from scratch",
     )
+    num_labels: int | None = setting(
+        "training images that keep their labels; the others are unlabelled (autoencoder-transfer)",
+        check="positive_int",
+        metavar="N",
+        unset="the model's tuned value; CIFAR-10: 1,000",
+    )
+    pretrain_epochs: int | None = setting(
+        "epochs of unsupervised pre-training before the labelled epochs (autoencoder-transfer)",
+        check="positive_int",
+    )
     devices: int | None = setting(
         "processes (CPU) or GPUs to train on, per machine (torch models)",
         check="positive_int",

@@ -81,6 +81,6 @@ def test_bare_data_prints_help(capsys) -> None:
 
 def test_unknown_dataset_is_a_usage_error(capsys) -> None:
     with pytest.raises(SystemExit) as exit_info:
-        _run(["data", "download", "mnist"])
+        _run(["data", "download", "imagenet"])
     assert exit_info.value.code == 2
-    assert "invalid choice: 'mnist'" in capsys.readouterr().err
+    assert "invalid choice: 'imagenet'" in capsys.readouterr().err

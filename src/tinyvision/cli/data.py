@@ -17,6 +17,7 @@ from tinyvision.data.download import (
     cifar10_is_complete,
     download_cifar10,
 )
+from tinyvision.data.mnist import MNIST_URL, download_mnist
 from tinyvision.data.paths import DATA_DIR_ENV, cifar10_root, default_data_dir
 from tinyvision.data.spiral import load_spiral_data
 from tinyvision.errors import DataError
@@ -34,13 +35,17 @@ no download.
 """
 
 DOWNLOAD_DESCRIPTION = f"""\
-Download CIFAR-10 (python version, 170 MB) and extract it to DIR/cifar-10-batches-py.
+Download CIFAR-10 (python version, 170 MB) and extract it to DIR/cifar-10-batches-py,
+or the I2DL autoencoder exercise's MNIST files (mnist.zip) into DIR/mnist.
 
-The archive is checked against its MD5 sum before it is used, extracted safely
-(no absolute paths, '..' or links), and kept in DIR. Work already done is
-skipped: a complete folder means no network access at all.
+The archive is checked against its MD5 sum before it is used (for mnist only
+when --md5 is given: the course publishes none), extracted safely (no absolute
+paths, '..' or links), and kept in DIR (mnist.zip is deleted once unpacked, as
+the course does). Work already done is skipped: a complete folder means no
+network access at all.
 
-official source: {CIFAR10_URL}
+official sources: {CIFAR10_URL}
+                  {MNIST_URL}
 """
 
 DOWNLOAD_EPILOG = """\
@@ -48,6 +53,7 @@ examples:
   tinyvision data download cifar10
   tinyvision data download cifar10 --data-dir /data/tinyvision
   tinyvision data download cifar10 --url file:///mnt/mirror/cifar-10-python.tar.gz
+  tinyvision data download mnist --md5 <32 hex digits>
 """
 
 
@@ -101,8 +107,20 @@ def _info_cifar10(data_dir: Path) -> None:
 
 
 def _run_download(args: argparse.Namespace) -> int:
+    if args.dataset == "mnist":
+        root = download_mnist(
+            data_dir=args.dir,
+            url=args.url or MNIST_URL,
+            md5=args.md5,
+            progress=not args.no_progress,
+        )
+        print(f"MNIST (the I2DL autoencoder exercise's files) is ready in {root}")
+        return 0
     root = download_cifar10(
-        data_dir=args.dir, url=args.url, md5=args.md5, progress=not args.no_progress
+        data_dir=args.dir,
+        url=args.url or CIFAR10_URL,
+        md5=CIFAR10_MD5 if args.md5 is None else args.md5,
+        progress=not args.no_progress,
     )
     print(f"CIFAR-10 is ready in {root}")
     return 0
@@ -151,12 +169,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     download = actions.add_parser(
         "download",
-        help="download and extract a data set (cifar10)",
+        help="download and extract a data set (cifar10, mnist)",
         description=DOWNLOAD_DESCRIPTION,
         epilog=DOWNLOAD_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    download.add_argument("dataset", choices=("cifar10",), help="data set to download")
+    download.add_argument("dataset", choices=("cifar10", "mnist"), help="data set to download")
     download.add_argument(
         "--data-dir",
         "--dir",
@@ -166,13 +184,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     download.add_argument(
         "--url",
-        default=CIFAR10_URL,
         help="where to fetch the archive from; http(s) or file:// (default: the official URL)",
     )
     download.add_argument(
         "--md5",
-        default=CIFAR10_MD5,
-        help="expected MD5 sum of the archive (default: the official archive's)",
+        help="expected MD5 sum of the archive (default: the official CIFAR-10 archive's; "
+        "none for mnist)",
     )
     download.add_argument("--no-progress", action="store_true", help="do not show a progress bar")
     download.set_defaults(data_action=_run_download)

@@ -4,6 +4,7 @@ One module per family; a new model is a new module here plus its import line bel
 """
 
 from tinyvision.models import (
+    autoencoder_transfer,
     captioning,
     conv,
     fully_connected,
@@ -18,6 +19,7 @@ from tinyvision.models import (
 )
 
 __all__ = [
+    "autoencoder_transfer",
     "captioning",
     "conv",
     "fully_connected",
