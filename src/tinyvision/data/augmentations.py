@@ -12,7 +12,7 @@ seeded Generator (`random_jitter_batch`, `random_affine_batch`, `random_blur_bat
     jitter  brightness +- 0.2 image std, contrast x [0.8, 1.2] about the image mean
     rotate  a rotation of up to +- 15 degrees about the centre
     shear   a horizontal shear of up to +- 0.2 (about 11 degrees)
-    blur    a Gaussian blur of standard deviation up to H / 32 pixels (1 on CIFAR-10)
+    blur    a Gaussian blur of standard deviation up to max(1, H / 32) pixels
 
 They are applied in one fixed order (crop, flip, rotate and shear, jitter, blur), whatever
 order the names come in, so a list names a set. The
@@ -182,9 +182,9 @@ def random_blur_batch(
     """blur_batch with standard deviations from U(0, max_sigma), one per image.
 
     x: (N, C, H, W) float; rng: the Generator drawing them
-    max_sigma: the largest blur in pixels (None: H / 32, one pixel on 32 x 32 images)
+    max_sigma: the largest blur in pixels (None: max(1, H / 32), one pixel up to 32 x 32)
     """
-    limit = x.shape[2] / 32 if max_sigma is None else max_sigma
+    limit = max(1.0, x.shape[2] / 32) if max_sigma is None else max_sigma
     return blur_batch(x, rng.uniform(0, limit, len(x)))
 
 
