@@ -20,10 +20,6 @@ from tinyvision.errors import DataError
 
 __all__ = ["EnsembleMember", "EnsembleResult", "average_probabilities", "evaluate_ensemble"]
 
-# The config fields that decide which examples a split holds (and in what order).
-_SPLIT_FIELDS = ("dataset", "num_val", "num_test")
-
-
 @dataclass(frozen=True)
 class EnsembleMember:
     """One run of an ensemble: its folder, model name and its own accuracy on the split."""
@@ -78,7 +74,8 @@ def _check_same_data(run_dirs: Sequence[Path], split: str) -> None:
                 f"{run_dir} is a {config.model} run, not an image classifier: an ensemble "
                 "averages class probabilities"
             )
-        for field in _SPLIT_FIELDS:
+        # The data set and the split's size decide which examples it holds, in what order.
+        for field in ("dataset", f"num_{split}"):
             if getattr(config, field) != getattr(first, field):
                 raise DataError(
                     f"the runs' data differ: {run_dirs[0]} has {field} = "
