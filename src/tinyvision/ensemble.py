@@ -20,6 +20,7 @@ from tinyvision.errors import DataError
 
 __all__ = ["EnsembleMember", "EnsembleResult", "average_probabilities", "evaluate_ensemble"]
 
+
 @dataclass(frozen=True)
 class EnsembleMember:
     """One run of an ensemble: its folder, model name and its own accuracy on the split."""
