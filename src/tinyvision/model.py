@@ -166,20 +166,14 @@ class Model:
         samples = check_positive_int(samples, "samples")
         means, spreads = [], []
         for i in range(0, len(X), batch_size):
-            probs = np.stack(
-                [
-                    np.exp(
-                        log_softmax(
-                            np.asarray(
-                                self._monte_carlo_scores(X[i : i + batch_size]), dtype=np.float64
-                            ),
-                            axis=1,
-                        )
-                    )
-                    for _ in range(samples)
-                ]
-            )  # (K, B, C)
+            batch = X[i : i + batch_size]
+            log_probs = [
+                log_softmax(np.asarray(self._monte_carlo_scores(batch), dtype=np.float64), axis=1)
+                for _ in range(samples)
+            ]
+            probs = np.exp(np.stack(log_probs))  # (K, B, C)
             means.append(probs.mean(axis=0))
             spreads.append(probs.std(axis=0))
         mean = np.concatenate(means)
-        return MonteCarloPrediction(mean, np.concatenate(spreads), mean.argmax(axis=1))
+        labels = mean.argmax(axis=1).astype(np.int64)
+        return MonteCarloPrediction(mean, np.concatenate(spreads), labels)

@@ -273,8 +273,8 @@ class FullyConnectedNet(Model):
         """Scores with fresh dropout masks (never the fixed seed) and batch norm in test mode."""
         if not self.use_dropout:
             return super()._monte_carlo_scores(X)
-        for bn_param in self.bn_params:
-            if self.normalization == "batchnorm":
+        if self.normalization == "batchnorm":
+            for bn_param in self.bn_params:
                 bn_param["mode"] = "test"
         sampling = {"mode": "train", "p": self.dropout_param["p"]}
         return self._forward(X.astype(self.dtype, copy=False), sampling)[0]

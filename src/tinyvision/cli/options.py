@@ -99,7 +99,7 @@ def add_config_options(parser: argparse.ArgumentParser, config_class: type[RunCo
                     dest=field.name,
                     action="store_const",
                     const=False,
-                    help=f"no {field.name.replace('_', ' ')}",
+                    help=f"turn --{field.name.replace('_', '-')} off",
                 )
         else:
             options["type"] = _checked(kind, field)
