@@ -199,6 +199,7 @@ class CaptioningTask:
             schedule_options=config.schedule_options(),
             clip_value=config.clip_value,
             clip_norm=config.clip_norm,
+            max_norm=config.max_norm,
             batch_size=config.batch_size,
             num_epochs=config.epochs,
             num_train_samples=config.num_eval or 1000,

@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from tinyvision.config import TrainConfig
+from tinyvision.data.augmentations import DEFAULT_AUGMENTATIONS, augment_batch
 from tinyvision.errors import DataError
 from tinyvision.pca import PCAFit, fit_pca, parse_preprocess, projection_matrix
 from tinyvision.registry import ModelSpec
@@ -60,7 +61,7 @@ _COMMON_DEFAULTS: dict[str, Any] = {
     "channels": (32, 64, 128),
     "blocks_per_stage": 2,
     "residual": False,
-    "augment": False,
+    "augment": (),
 }
 
 
@@ -310,16 +311,26 @@ def _apply_preprocessing(
 
 
 class _AugmentedImages:
-    """(N, C, H, W) images whose batches come randomly shifted and mirrored, for training.
+    """(N, C, H, W) images whose batches come augmented, for training.
 
-    Each image is zero-padded by `padding` pixels (after standardisation, so zero is the mean
-    colour) and cropped back at a random offset, then flipped left-right with probability 1/2.
+    names are tinyvision.data.augmentations.AUGMENTATIONS: with "crop" each image is
+    zero-padded by `padding` pixels (after standardisation, so zero is the mean colour) and
+    cropped back at a random offset, with "flip" flipped left-right with probability 1/2, and
+    so on (augment_batch), all drawn from one Generator seeded with seed.
     """
 
-    def __init__(self, images: np.ndarray, labels: np.ndarray, padding: int, seed: int) -> None:
+    def __init__(
+        self,
+        images: np.ndarray,
+        labels: np.ndarray,
+        padding: int,
+        seed: int,
+        names: tuple[str, ...] = DEFAULT_AUGMENTATIONS,
+    ) -> None:
         self.images = images
         self.labels = labels
         self.padding = padding
+        self.names = names
         self.rng = np.random.default_rng(seed)
 
     def __len__(self) -> int:
@@ -332,10 +343,8 @@ class _AugmentedImages:
 
     def get_batch(self, indices: np.ndarray) -> dict[str, np.ndarray]:
         """Augmented examples at indices (B,): {"image": (B, C, H, W), "label": (B,)}."""
-        from tinyvision.data.transforms import random_crop_batch, random_flip_batch
-
-        images = random_crop_batch(self.images[indices], self.padding, self.rng)
-        return {"image": random_flip_batch(images, self.rng), "label": self.labels[indices]}
+        images = augment_batch(self.images[indices], self.names, self.rng, self.padding)
+        return {"image": images, "label": self.labels[indices]}
 
 
 def _per_class_scores(
@@ -410,13 +419,18 @@ class ClassificationTask:
             if not spec.augmentable:
                 able = ", ".join(_augmentable_models())
                 raise ValueError(
-                    f"--augment shifts and mirrors the training images of a net: use it with "
-                    f"--model {able}"
+                    f"--augment transforms the training images of a net: use it with --model {able}"
                 )
             if config.dataset == "spiral" or config.features:
                 raise ValueError(
-                    "--augment needs images to shift and mirror: use --dataset digits or "
+                    "--augment needs images to transform: use --dataset digits or "
                     "cifar10 without --features"
+                )
+            if spec.fit is not None and set(config.augment) != set(DEFAULT_AUGMENTATIONS):
+                raise ValueError(
+                    f"--model {config.model} trains in its own loop, which augments with "
+                    f"flip,crop only; got --augment {','.join(config.augment)}: use "
+                    "--augment flip,crop or a model the Solver trains"
                 )
         self._check_balancing(config, spec)
         if config.preprocess != "none" and (spec.inputs == "images" or config.augment):
@@ -520,6 +534,7 @@ class ClassificationTask:
             schedule_options=config.schedule_options(),
             clip_value=config.clip_value,
             clip_norm=config.clip_norm,
+            max_norm=config.max_norm,
             batch_size=config.batch_size,
             num_epochs=config.epochs,
             patience=config.patience,
@@ -682,7 +697,7 @@ def _solver_data(config: TrainConfig, prepared: Prepared) -> dict[str, Any]:
 
     # Shifts of up to 1/8 of the image: the usual 4 pixels on 32x32 CIFAR-10, 1 on 8x8 digits.
     padding = max(1, X["train"].shape[-1] // 8)
-    train = _AugmentedImages(X["train"], data["y_train"], padding, config.seed)
+    train = _AugmentedImages(X["train"], data["y_train"], padding, config.seed, config.augment)
     return {
         "train": DataLoader(train, batch_size=config.batch_size, shuffle=True, seed=config.seed),
         "val": DataLoader(ArrayDataset(X["val"], data["y_val"]), batch_size=500),

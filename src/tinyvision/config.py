@@ -21,6 +21,7 @@ import typing
 from dataclasses import dataclass
 from typing import Any
 
+from tinyvision.data.augmentations import DEFAULT_AUGMENTATIONS, check_augmentations
 from tinyvision.errors import DataError
 from tinyvision.pca import parse_preprocess
 from tinyvision.schedules import SCHEDULES
@@ -60,6 +61,7 @@ def setting(
     flag: str | None = None,
     metavar: str | None = None,
     unset: str | None = None,
+    bare: Any = None,
 ) -> Any:
     """A config field with what the CLI and resolve_config need to know about it.
 
@@ -72,10 +74,13 @@ def setting(
     flag: an extra spelling of the flag (e.g. "--lr")
     metavar: how the flag's value is shown in --help
     unset: what a value of None means, for --help (default: "the model's tuned value")
+    bare: for a list field, the value of the flag given without one (e.g. `--augment` alone);
+        such a flag also gets `--no-<name>`, which sets False
     """
     metadata = {"help": help, "check": check, "choices": choices, "alias": flag}
     metadata["metavar"] = metavar
     metadata["unset"] = unset
+    metadata["bare"] = bare
     return dataclasses.field(default=default, metadata=metadata)
 
 
@@ -92,6 +97,10 @@ _CHECKS: dict[str, typing.Callable[[Any, str], Any]] = {
     "preprocess": parse_preprocess,
     "ratio": lambda value, name: check_in_range(
         value, name, 1.0, hint="1 keeps every example; 10 keeps a tenth of the minority classes"
+    ),
+    # True / False are how config files before the list spelled flip,crop and none.
+    "augmentation": lambda value, name: (
+        value if isinstance(value, bool) else check_augmentations((value,))
     ),
 }
 
@@ -161,6 +170,12 @@ class RunConfig(JsonConfig):
         metavar="N",
         unset="no clipping",
     )
+    max_norm: float | None = setting(
+        "after each update, rescale every unit's incoming weights to norm at most C",
+        check="positive",
+        metavar="C",
+        unset="no constraint",
+    )
     update_rule: str | None = setting("optimiser", choices=UPDATE_RULES)
     dropout: float | None = setting(
         "probability of dropping a unit (as in PyTorch; 0 = none)", check="drop_probability"
@@ -227,8 +242,13 @@ class TrainConfig(RunConfig):
     )
     blocks_per_stage: int | None = setting("conv layers per convnet stage", check="positive_int")
     residual: bool | None = setting("convnet stages of residual blocks (a small ResNet)")
-    augment: bool | None = setting(
-        "random crops (padding H/8) and horizontal flips of the training images"
+    augment: tuple[str, ...] | None = setting(
+        "augmentations of the training images, a list of flip, crop (shifts of up to H/8), "
+        "jitter, rotate, shear and blur (tinyvision.data.augmentations); --augment alone "
+        "means flip,crop",
+        check="augmentation",
+        metavar="flip,crop,...",
+        bare=DEFAULT_AUGMENTATIONS,
     )
     num_training: int | None = setting(
         "use only the first N training examples",
@@ -305,6 +325,14 @@ class TrainConfig(RunConfig):
         default="uniform",
         choices=("uniform", "balanced"),
     )
+
+    def __post_init__(self) -> None:
+        # Before the list, augment was a flag: True meant flip,crop (config.json files and
+        # callers of that time keep working).
+        if isinstance(self.augment, bool):
+            self.augment = DEFAULT_AUGMENTATIONS if self.augment else ()
+        elif self.augment is not None:
+            self.augment = tuple(self.augment)
 
 
 @dataclass
@@ -405,6 +433,7 @@ def _check_training_settings(config: RunConfig, spec: Any) -> None:
         for flag, is_set in (
             ("--clip-value", config.clip_value is not None and not spec.clipping),
             ("--clip-norm", config.clip_norm is not None and not spec.clipping),
+            ("--max-norm", config.max_norm is not None),
             (
                 f"--schedule {config.schedule}",
                 config.schedule is not None and config.schedule not in spec.schedules,

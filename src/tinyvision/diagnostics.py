@@ -288,6 +288,38 @@ def gradient_checks() -> dict[str, GradientCheck]:
             lambda x: L.dropout_forward(x, {"mode": "train", "p": 0.7, "seed": 0}),
             L.dropout_backward,
         ),
+        "spatial_dropout": _pair(
+            images,
+            lambda x: L.spatial_dropout_forward(x, {"mode": "train", "p": 0.6, "seed": 0}),
+            L.spatial_dropout_backward,
+        ),
+        "vanilla_dropout": _pair(
+            _inputs(x=n(6, 8)),
+            lambda x: L.vanilla_dropout_forward(x, {"mode": "train", "p": 0.7, "seed": 0}),
+            L.vanilla_dropout_backward,
+        ),
+        "vanilla_dropout_test_mode": _pair(
+            _inputs(x=n(6, 8)),
+            lambda x: L.vanilla_dropout_forward(x, {"mode": "test", "p": 0.7}),
+            L.vanilla_dropout_backward,
+        ),
+        "rrelu": _pair(
+            _inputs(x=n(5, 7)),
+            lambda x: L.rrelu_forward(x, {"mode": "train", "seed": 0}),
+            L.rrelu_backward,
+        ),
+        "rrelu_test_mode": _pair(
+            _inputs(x=n(5, 7)), lambda x: L.rrelu_forward(x, {"mode": "test"}), L.rrelu_backward
+        ),
+        "maxout": _pair(_inputs(x=n(4, 6)), lambda x: L.maxout_forward(x, 3), L.maxout_backward),
+        "maxout_spatial": _pair(
+            _inputs(x=n(2, 4, 3, 3)), lambda x: L.maxout_forward(x, 2), L.maxout_backward
+        ),
+        "instance_norm": _pair(
+            spatial,
+            lambda x, gamma, beta: L.instance_norm_forward(x, gamma, beta, {}),
+            L.instance_norm_backward,
+        ),
         "conv": _pair(
             _inputs(x=n(2, 3, 5, 5), w=n(2, 3, 3, 3), b=n(2)),
             lambda x, w, b: L.conv_forward_naive(x, w, b, _conv(2, 1)),

@@ -10,7 +10,10 @@ the same questions, so the Solver, checkpoints, run folders and commands treat t
 - `state_dict()` / `load_state_dict(state)`: copies of params and buffers, and back (strict:
   missing, unexpected and mis-shaped names are errors that name them);
 - `train()` / `eval()`: switch `training`, returning the model;
-- `predict(X)`: class labels (classifiers) or captions (captioning models).
+- `predict(X)`: class labels (classifiers) or captions (captioning models);
+  `predict(X, samples=K)` is Monte Carlo dropout for the nets with dropout: K stochastic passes
+  (dropout on, everything else in evaluation mode) whose class probabilities give a mean and a
+  spread (`MonteCarloPrediction`).
 
 Seeding is the same everywhere: `seed=None` draws the initial weights from NumPy's global
 generator (so `np.random.seed(231)` before building a model reproduces it, as the course
@@ -24,11 +27,24 @@ gradients in `self.grads` and, if it has buffers, overrides `buffers` and `_set_
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
-__all__ = ["Model", "check_state_dict"]
+__all__ = ["Model", "MonteCarloPrediction", "check_state_dict"]
+
+
+class MonteCarloPrediction(NamedTuple):
+    """Monte Carlo dropout: class probabilities over K stochastic forward passes.
+
+    mean: (N, C) float64, the mean over the passes of each class's softmax probability
+    spread: (N, C) float64, their standard deviation (ddof 0): how much dropout moves them
+    labels: (N,) int64, argmax of mean
+    """
+
+    mean: np.ndarray
+    spread: np.ndarray
+    labels: np.ndarray
 
 
 def check_state_dict(
@@ -115,11 +131,49 @@ class Model:
         """Switch to evaluation behaviour (no dropout, running statistics); returns the model."""
         return self.train(False)
 
-    def predict(self, X: np.ndarray, batch_size: int = 500) -> np.ndarray:
+    def predict(
+        self, X: np.ndarray, batch_size: int = 500, samples: int | None = None
+    ) -> np.ndarray | MonteCarloPrediction:
         """The most likely class of each input: argmax of the course's loss(X) scores.
 
         X: (N, ...) inputs as loss takes them; batch_size: inputs per forward pass
-        returns (N,) int64 labels
+        samples: None for the deterministic prediction; K >= 1 for Monte Carlo dropout, K
+            passes with fresh dropout masks from NumPy's global generator (np.random.seed
+            makes them repeat), for a model with dropout (ValueError otherwise)
+        returns (N,) int64 labels, or with samples a MonteCarloPrediction
         """
+        if samples is not None:
+            return self._monte_carlo_predict(X, batch_size, samples)
         scores = [self.loss(X[i : i + batch_size]) for i in range(0, len(X), batch_size)]
         return np.argmax(np.concatenate(scores), axis=1).astype(np.int64)
+
+    def _monte_carlo_scores(self, X: np.ndarray) -> np.ndarray:
+        """(N, C) scores with dropout sampling and everything else in evaluation mode.
+
+        Models with dropout override this; the rest cannot do Monte Carlo dropout.
+        """
+        raise ValueError(
+            f"Monte Carlo dropout (predict with samples=K) needs dropout, and this "
+            f"{type(self).__name__} has none; build it with dropout, or predict without samples"
+        )
+
+    def _monte_carlo_predict(
+        self, X: np.ndarray, batch_size: int, samples: int
+    ) -> MonteCarloPrediction:
+        from tinyvision.layers.losses import log_softmax
+        from tinyvision.validation import check_positive_int
+
+        samples = check_positive_int(samples, "samples")
+        means, spreads = [], []
+        for i in range(0, len(X), batch_size):
+            batch = X[i : i + batch_size]
+            log_probs = [
+                log_softmax(np.asarray(self._monte_carlo_scores(batch), dtype=np.float64), axis=1)
+                for _ in range(samples)
+            ]
+            probs = np.exp(np.stack(log_probs))  # (K, B, C)
+            means.append(probs.mean(axis=0))
+            spreads.append(probs.std(axis=0))
+        mean = np.concatenate(means)
+        labels = mean.argmax(axis=1).astype(np.int64)
+        return MonteCarloPrediction(mean, np.concatenate(spreads), labels)

@@ -49,6 +49,7 @@ from tinyvision.checkpoint import (
 )
 from tinyvision.clipping import clip_by_global_norm, clip_by_value
 from tinyvision.errors import TrainingDivergedError
+from tinyvision.layers.regularization import max_norm_constraint
 from tinyvision.schedules import named_schedule
 from tinyvision.validation import check_int, check_labels, check_positive, check_same_length
 
@@ -77,6 +78,7 @@ _DEFAULTS: dict[str, Any] = {
     "schedule_options": None,
     "clip_value": None,
     "clip_norm": None,
+    "max_norm": None,
     "stop_when": None,
     "on_epoch_end": None,
     "sample_weights": None,
@@ -127,13 +129,16 @@ class Solver:
     lr_schedule: decay_k, milestones, gamma), clip_value (None; clamp every gradient element
     to [-clip_value, clip_value] before each update), clip_norm (None; rescale the gradients
     of each update so their global norm is at most clip_norm; after clip_value when both are
-    given; see tinyvision.clipping), stop_when (None; a function solver -> bool called after
-    every update: True ends training there, as an epoch end that stops early), on_epoch_end
-    (None; a function solver -> None called after each epoch's evaluation, e.g. to report
-    val_acc_history[-1] to a hyperparameter search, which may stop the run by raising),
-    sample_weights (None; (N,) non-negative weights of the X_train examples: each minibatch is
-    drawn with probabilities proportional to them, e.g. tinyvision.imbalance's balanced
-    weights; arrays only, not loaders).
+    given; see tinyvision.clipping), max_norm (None; after every update rescale each unit's
+    incoming weight vector to L2 norm at most max_norm, for the weight matrices and conv
+    filters: the parameters a Module regularises, or a course model's 2-d and 4-d "W..."
+    parameters; see tinyvision.layers.max_norm_constraint), stop_when (None; a function
+    solver -> bool called after every update: True ends training there, as an epoch end
+    that stops early), on_epoch_end (None; a function solver -> None called after each
+    epoch's evaluation, e.g. to report val_acc_history[-1] to a hyperparameter search,
+    which may stop the run by raising), sample_weights (None; (N,) non-negative weights of
+    the X_train examples: each minibatch is drawn with probabilities proportional to them,
+    e.g. tinyvision.imbalance's balanced weights; arrays only, not loaders).
 
     Minibatches are drawn as in the course, ``choice(num_train, batch_size)`` per update (with
     replacement), but from the Solver's own Generator ``self.rng``. A resumed run restores that
@@ -238,6 +243,8 @@ class Solver:
         for name in ("clip_value", "clip_norm"):
             if getattr(self, name) is not None:
                 check_positive(getattr(self, name), name, hint="or None for no clipping")
+        if self.max_norm is not None:
+            check_positive(self.max_norm, "max_norm", hint="or None for no constraint")
         if self.stop_when is not None and not callable(self.stop_when):
             raise ValueError(f"stop_when must be a function solver -> bool, got {self.stop_when!r}")
         if self.on_epoch_end is not None and not callable(self.on_epoch_end):
@@ -394,7 +401,20 @@ class Solver:
             next_w, next_config = self.update_rule(w, grads[p], self.optim_configs[p])
             self.model.params[p] = next_w
             self.optim_configs[p] = next_config
+        if self.max_norm is not None:
+            self._apply_max_norm()
         self.iteration += 1
+
+    def _apply_max_norm(self) -> None:
+        """Clip every weight's incoming vectors to max_norm (after the update, as the notes do)."""
+        params = self.model.params
+        regularized = getattr(self.model, "regularized_names", None)
+        names = regularized() if regularized is not None else list(params)
+        for name in names:
+            w = params[name]
+            is_weight = regularized is not None or name.rsplit(".", 1)[-1].startswith("W")
+            if is_weight and np.ndim(w) in (2, 4):
+                params[name] = max_norm_constraint(w, self.max_norm)
 
     def _clip(self, grads: Mapping[str, np.ndarray]) -> Mapping[str, np.ndarray]:
         """The gradients after clip_value and clip_norm (unchanged when neither is set)."""

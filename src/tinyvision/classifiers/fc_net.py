@@ -12,6 +12,7 @@ import *` also gives notebooks affine_forward, affine_relu_forward and friends.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -228,7 +229,29 @@ class FullyConnectedNet(Model):
             for bn_param in self.bn_params:
                 bn_param["mode"] = mode
         dropout_param = self.dropout_param if self.use_dropout else None
+        scores, caches, scores_cache = self._forward(X, dropout_param)
+        if y is None:
+            return scores
 
+        loss, dscores = _softmax_loss(scores, y)  # y checked above
+        grads = {}
+        last = self.num_layers
+        dout, grads[f"W{last}"], grads[f"b{last}"] = affine_backward(dscores, scores_cache)
+        for i in range(self.num_layers - 1, 0, -1):
+            dout, dw, db, dgamma, dbeta = affine_norm_relu_dropout_backward(dout, caches[i - 1])
+            grads[f"W{i}"], grads[f"b{i}"] = dw, db
+            if self.normalization is not None:
+                grads[f"gamma{i}"], grads[f"beta{i}"] = dgamma, dbeta
+        for i in range(1, self.num_layers + 1):
+            penalty, dw = l2_regularization(self.params[f"W{i}"], self.reg, scale=0.5)
+            loss += penalty
+            grads[f"W{i}"] = grads[f"W{i}"] + dw
+        self.grads = grads
+        return float(loss), grads
+
+    def _forward(self, X: np.ndarray, dropout_param: dict | None) -> tuple[np.ndarray, list, Any]:
+        """Scores (N, C) of X in the modes already set in bn_params and dropout_param, with the
+        hidden layers' caches and the last affine layer's cache."""
         out, caches = X, []
         for i in range(1, self.num_layers):
             out, cache = affine_norm_relu_dropout_forward(
@@ -244,23 +267,17 @@ class FullyConnectedNet(Model):
             caches.append(cache)
         last = self.num_layers
         scores, scores_cache = affine_forward(out, self.params[f"W{last}"], self.params[f"b{last}"])
-        if y is None:
-            return scores
+        return scores, caches, scores_cache
 
-        loss, dscores = _softmax_loss(scores, y)  # y checked above
-        grads = {}
-        dout, grads[f"W{last}"], grads[f"b{last}"] = affine_backward(dscores, scores_cache)
-        for i in range(self.num_layers - 1, 0, -1):
-            dout, dw, db, dgamma, dbeta = affine_norm_relu_dropout_backward(dout, caches[i - 1])
-            grads[f"W{i}"], grads[f"b{i}"] = dw, db
-            if self.normalization is not None:
-                grads[f"gamma{i}"], grads[f"beta{i}"] = dgamma, dbeta
-        for i in range(1, self.num_layers + 1):
-            penalty, dw = l2_regularization(self.params[f"W{i}"], self.reg, scale=0.5)
-            loss += penalty
-            grads[f"W{i}"] = grads[f"W{i}"] + dw
-        self.grads = grads
-        return float(loss), grads
+    def _monte_carlo_scores(self, X: np.ndarray) -> np.ndarray:
+        """Scores with fresh dropout masks (never the fixed seed) and batch norm in test mode."""
+        if not self.use_dropout:
+            return super()._monte_carlo_scores(X)
+        if self.normalization == "batchnorm":
+            for bn_param in self.bn_params:
+                bn_param["mode"] = "test"
+        sampling = {"mode": "train", "p": self.dropout_param["p"]}
+        return self._forward(X.astype(self.dtype, copy=False), sampling)[0]
 
     @property
     def buffers(self) -> dict[str, np.ndarray]:

@@ -1,8 +1,10 @@
-"""`tinyvision evaluate RUN [--split val|test] [--data-dir DIR]`: score a run's model again.
+"""`tinyvision evaluate RUN [RUN ...] [--split val|test] [--data-dir DIR]`: score a run's model
+again, or an ensemble of several.
 
-For classifiers it also prints top-k accuracy, a per-class table (precision, recall, F1,
+For one classifier it also prints top-k accuracy, a per-class table (precision, recall, F1,
 support, with macro and weighted averages) and where it drew the confusion matrix and the
-misclassified examples.
+misclassified examples. For several run folders it scores the average of their class
+probabilities and each member (tinyvision.ensemble).
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import argparse
 
 from tinyvision.classification_evaluation import ClassifierEvaluation
+from tinyvision.ensemble import EnsembleResult, evaluate_ensemble
 from tinyvision.pipeline import evaluate_run
 
 
@@ -21,9 +24,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "model.npz, and measure its score again on the test (or val) split: accuracy for "
         "classifiers, exact match and BLEU-4 for captioning models. Classifiers also get "
         "top-k accuracy, precision, recall and F1 per class, confusion.png and, for images, "
-        "errors.png (misclassified examples) in the run folder.",
+        "errors.png (misclassified examples) in the run folder. Several run folders of one data "
+        "set are scored as an ensemble: the average of their class probabilities, with each "
+        "member's own accuracy.",
     )
-    parser.add_argument("run", help="a run folder written by `tinyvision train` or `caption train`")
+    parser.add_argument(
+        "run",
+        nargs="+",
+        help="a run folder written by `tinyvision train` or `caption train`; two or more "
+        "classifier runs of the same data set make an ensemble",
+    )
     parser.add_argument(
         "--split", choices=("val", "test"), default="test", help="split to score (default: test)"
     )
@@ -35,8 +45,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    if len(args.run) > 1:
+        ensemble = evaluate_ensemble(
+            args.run, split=args.split, data_dir=args.data_dir, verbose=not args.quiet
+        )
+        _print_ensemble(ensemble)
+        return 0
     result = evaluate_run(
-        args.run, verbose=not args.quiet, split=args.split, data_dir=args.data_dir
+        args.run[0], verbose=not args.quiet, split=args.split, data_dir=args.data_dir
     )
     print(f"model {result['model']} on {result['dataset']}, {result['split']} split")
     for name, value in result["scores"].items():
@@ -82,3 +98,18 @@ def _print_classifier_report(evaluation: ClassifierEvaluation) -> None:
         print(f"confusion matrix: {evaluation.picture}")
     if evaluation.gallery is not None:
         print(f"misclassified examples: {evaluation.gallery}")
+
+
+def _print_ensemble(ensemble: EnsembleResult) -> None:
+    count = len(ensemble.members)
+    print(
+        f"ensemble of {count} runs on {ensemble.dataset}, {ensemble.split} split "
+        f"({len(ensemble.labels)} examples)"
+    )
+    width = max(
+        len("ensemble (mean probability)"), *(len(str(m.run_dir)) for m in ensemble.members)
+    )
+    print(f"  {'run':<{width}} {'model':<12} {ensemble.split + ' acc':>9}")
+    for member in ensemble.members:
+        print(f"  {str(member.run_dir):<{width}} {member.model:<12} {member.accuracy:>9.4f}")
+    print(f"  {'ensemble (mean probability)':<{width}} {'':<12} {ensemble.accuracy:>9.4f}")

@@ -15,7 +15,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "experiment",
         help="run a course experiment (overfit, update rules, batch norm, dropout, "
-        "initialisation, learning-rate range test) with plots",
+        "initialisation, learning-rate range test, augmentations) with plots",
         description="Run one experiment of the course's fully-connected-net notebooks or the "
         "CS231n notes. The run "
         "folder gets its PNG plots and results.json; a summary table is printed.\n\n"

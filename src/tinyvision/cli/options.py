@@ -2,7 +2,8 @@
 
 `add_config_options(parser, TrainConfig)` adds one flag per field (`--hidden-dims` for
 `hidden_dims`), typed from the field's annotation: integers and floats, comma-separated lists
-for tuple fields, `--x/--no-x` for booleans, and the field's choices. The model and data set
+for tuple fields (`--augment` alone takes the field's `bare` value, `--no-augment` none),
+`--x/--no-x` for booleans, and the field's choices. The model and data set
 choices come from the registry. `config_from_args` turns the parsed flags back into the config.
 """
 
@@ -95,6 +96,16 @@ def add_config_options(parser: argparse.ArgumentParser, config_class: type[RunCo
             item_type = typing.get_args(kind)[0]
             options["type"] = _checked(_list_of(item_type), field)
             options["metavar"] = meta.get("metavar") or "A,B"
+            if meta.get("bare") is not None:
+                options["nargs"] = "?"
+                options["const"] = meta["bare"]
+                parser.add_argument(
+                    f"--no-{field.name.replace('_', '-')}",
+                    dest=field.name,
+                    action="store_const",
+                    const=False,
+                    help=f"turn --{field.name.replace('_', '-')} off",
+                )
         else:
             options["type"] = _checked(kind, field)
             if choices is not None:

@@ -12,9 +12,11 @@ CIFAR-10 they use small training subsets as the course notebooks do.
     dropout                  dropout probabilities: train vs validation accuracy
     init                     activations and gradients of a deep net under each initialisation
     lr-range                 the learning-rate range test: loss against an exponentially rising rate
+    augmentations            a picture grid of what each --augment augmentation does
 
 `init` trains nothing and draws its batch from a unit gaussian, as the CS231n notes do, so it
-loads no data set; `lr-range` trains for a number of updates rather than epochs.
+loads no data set; `lr-range` trains for a number of updates rather than epochs;
+`augmentations` trains nothing and loads only the first few training images.
 """
 
 from __future__ import annotations
@@ -30,22 +32,25 @@ from typing import Any
 import numpy as np
 
 from tinyvision import runs
+from tinyvision.data.augmentations import AUGMENTATIONS
 from tinyvision.experiments.common import (
     DATASETS,
     ExperimentOutput,
     load_experiment_data,
+    load_experiment_images,
     train_net,
 )
 from tinyvision.experiments.initialisation import initialisation
 from tinyvision.experiments.lr_range import lr_range, smooth_losses, suggest_learning_rate
 from tinyvision.experiments.normalization import batchnorm_weight_scale, norm_batch_size
 from tinyvision.experiments.optimisation import overfit, update_rules
-from tinyvision.experiments.regularization import dropout
+from tinyvision.experiments.regularization import augmentations, dropout
 
 __all__ = [
     "DATASETS",
     "EXPERIMENTS",
     "Experiment",
+    "augmentations",
     "ExperimentOutput",
     "ExperimentResult",
     "batchnorm_weight_scale",
@@ -53,6 +58,7 @@ __all__ = [
     "experiment_settings",
     "initialisation",
     "load_experiment_data",
+    "load_experiment_images",
     "lr_range",
     "norm_batch_size",
     "overfit",
@@ -72,7 +78,8 @@ class Experiment:
 
     settings[dataset] holds "num_training" (training images loaded) when the experiment trains
     on the data set and "epochs" when it trains in epochs; the other keys are the function's
-    own (see its docstring). Without "num_training" no data set is loaded.
+    own (see its docstring). Without "num_training" no data set is loaded, except the first
+    "num_images" raw training images when that key is there.
     """
 
     function: ExperimentFunction
@@ -215,6 +222,11 @@ EXPERIMENTS: dict[str, Experiment] = {
             },
         },
     ),
+    "augmentations": Experiment(
+        augmentations,
+        "a picture grid of what each --augment augmentation does",
+        {dataset: {"num_images": 6, "augmentations": AUGMENTATIONS} for dataset in DATASETS},
+    ),
     "init": Experiment(
         initialisation,
         "activations and gradients of a deep net under each initialisation",
@@ -338,11 +350,11 @@ def run_experiment(
         raise ValueError(f"seed must be an integer >= 0, got {seed!r}")
     settings = experiment_settings(name, dataset, num_training, epochs, overrides)
     start = time.perf_counter()
-    data = (
-        load_experiment_data(dataset, settings["num_training"], data_dir)
-        if "num_training" in settings
-        else {}
-    )
+    data = {}
+    if "num_training" in settings:
+        data = load_experiment_data(dataset, settings["num_training"], data_dir)
+    elif "num_images" in settings:
+        data = load_experiment_images(dataset, settings["num_images"], data_dir)
     with runs.claim_run_dir(out, f"experiment-{name}-{dataset}") as run_dir:
         output = EXPERIMENTS[name].function(data, run_dir, settings, seed)
         seconds = round(time.perf_counter() - start, 3)

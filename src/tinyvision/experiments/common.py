@@ -20,6 +20,7 @@ __all__ = [
     "ExperimentOutput",
     "build_net",
     "load_experiment_data",
+    "load_experiment_images",
     "finish_axes",
     "new_figure",
     "save_figure",
@@ -224,6 +225,29 @@ def train_net(
         "final_loss": float(np.mean(last_epoch)),
         "diverged": diverged,
     }
+
+
+def load_experiment_images(
+    dataset: str, num_images: int, data_dir: str | os.PathLike[str] | None = None
+) -> dict[str, np.ndarray]:
+    """The first training images, raw: {"images": (num_images, C, H, W)} in [0, 1] (digits)
+    or [0, 255] (cifar10), for experiments that show pictures."""
+    from tinyvision import data_utils
+    from tinyvision.data.paths import cifar10_root
+
+    if dataset not in DATASETS:
+        raise ValueError(f"unknown dataset {dataset!r}; choose one of {', '.join(DATASETS)}")
+    if dataset == "digits":
+        images = data_utils.load_digits_data()["X_train"]
+    else:
+        images = data_utils.get_CIFAR10_data(
+            num_training=num_images,
+            num_validation=0,
+            num_test=0,
+            subtract_mean=False,
+            cifar10_dir=cifar10_root(data_dir),
+        )["X_train"]
+    return {"images": images[:num_images]}
 
 
 def new_figure(ncols: int = 1, nrows: int = 1, size: tuple[float, float] = (5.0, 4.0)) -> Any:

@@ -1,6 +1,5 @@
-"""Experiment on regularisation: dropout probabilities on a net that overfits a small training set.
-
-This reproduces the regularisation comparison of the course's Dropout notebook.
+"""Experiments on regularisation: dropout probabilities on a net that overfits a small training
+set (the comparison of the course's Dropout notebook), and a picture of the augmentations.
 """
 
 from __future__ import annotations
@@ -19,7 +18,7 @@ from tinyvision.experiments.common import (
     train_net,
 )
 
-__all__ = ["dropout"]
+__all__ = ["augmentations", "dropout"]
 
 
 def dropout(
@@ -72,3 +71,34 @@ def dropout(
         ax.set_title(title)
         finish_axes(ax, "epoch", "accuracy")
     return ExperimentOutput(results, rows, [save_figure(figure, out_dir / "dropout.png")])
+
+
+def augmentations(
+    data: Mapping[str, np.ndarray], out_dir: Path, settings: Mapping[str, Any], seed: int
+) -> ExperimentOutput:
+    """Draw what each augmentation of --augment does to a few training images.
+
+    data: "images" (N, C, H, W) raw training images, as from load_experiment_images.
+    out_dir: folder for augmentations.png.
+    settings: "num_images" (rows of the grid) and "augmentations" (its columns).
+    seed: seed of the augmentations' Generator.
+    returns ExperimentOutput with one table row per augmentation: the mean absolute change it
+        made to the pixels, relative to the images' value range.
+    """
+    from tinyvision.augmentation_plots import augmentation_columns, plot_augmentations
+
+    images = data["images"]
+    names = tuple(settings["augmentations"])
+    value_range = float(images.max() - images.min()) or 1.0
+    columns = augmentation_columns(images, names, seed)
+    rows = [
+        {
+            "augmentation": name,
+            "mean_abs_change": float(np.mean(np.abs(columns[name] - images)) / value_range),
+        }
+        for name in names
+    ]
+    png = plot_augmentations(images, out_dir / "augmentations.png", names, seed)
+    return ExperimentOutput(
+        {"mean_abs_change": {r["augmentation"]: r["mean_abs_change"] for r in rows}}, rows, [png]
+    )

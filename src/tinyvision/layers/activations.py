@@ -1,13 +1,16 @@
-"""Elementwise activations: ReLU (the course's) plus leaky ReLU, sigmoid, tanh, ELU and GELU.
+"""Activations: ReLU (the course's) plus leaky ReLU, sigmoid, tanh, ELU, GELU, randomized leaky
+ReLU and Maxout.
 
-Each is a forward/backward pair; every forward preserves the input's float dtype. `sigmoid` is
+Each is a forward/backward pair; every forward preserves the input's float dtype. Randomized
+leaky ReLU is leaky ReLU with a random slope per element in training; Maxout takes the largest
+of k pieces per unit, so it is not elementwise. `sigmoid` is
 the one stable logistic function that the LSTM gates and the logistic losses also use.
 """
 
 from __future__ import annotations
 
 import math
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -18,8 +21,12 @@ __all__ = [
     "gelu_forward",
     "leaky_relu_backward",
     "leaky_relu_forward",
+    "maxout_backward",
+    "maxout_forward",
     "relu_backward",
     "relu_forward",
+    "rrelu_backward",
+    "rrelu_forward",
     "sigmoid",
     "sigmoid_backward",
     "sigmoid_forward",
@@ -243,3 +250,87 @@ def gelu_backward(dout: np.ndarray, cache: GELUCache) -> np.ndarray:
         return dout * (inner + x * pdf)
     du_dx = math.sqrt(2 / math.pi) * (1 + 3 * 0.044715 * x * x)
     return dout * (0.5 * (1 + inner) + 0.5 * x * (1 - inner * inner) * du_dx)
+
+
+RRELU_MODES = ("train", "test")
+
+
+def rrelu_forward(
+    x: np.ndarray, rrelu_param: dict[str, Any]
+) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray | float]]:
+    """Randomized leaky ReLU, as torch's F.rrelu: leaky ReLU with a random negative slope.
+
+    Train mode draws each element's slope uniformly from [lower, upper] (NumPy's global
+    generator, as the course's dropout); test mode uses the mean slope (lower + upper) / 2.
+    x: float32 or float64 array of any shape
+    rrelu_param: dict with
+      'mode': 'train' or 'test' (required)
+      'lower', 'upper': the slope range, defaults 1/8 and 1/3 (torch's)
+      'seed': optional; np.random.seed(seed) is called first, so the slopes repeat
+    returns out (x's shape and dtype), cache (x, slope) for rrelu_backward; slope is an array
+    of x's shape (train) or the mean slope (test)
+    """
+    mode = rrelu_param.get("mode")
+    if mode not in RRELU_MODES:
+        raise ValueError(f"rrelu_param['mode'] must be one of {RRELU_MODES}, got {mode!r}")
+    lower, upper = rrelu_param.get("lower", 1 / 8), rrelu_param.get("upper", 1 / 3)
+    if not 0 <= lower <= upper:
+        raise ValueError(f"rrelu_param needs 0 <= lower <= upper, got lower={lower}, upper={upper}")
+    if mode == "test":
+        return leaky_relu_forward(x, (lower + upper) / 2)
+    if "seed" in rrelu_param:
+        np.random.seed(rrelu_param["seed"])  # noqa: NPY002 - the course's seeding contract
+    slope = np.random.uniform(lower, upper, size=x.shape).astype(x.dtype)  # noqa: NPY002
+    return leaky_relu_forward(x, slope)
+
+
+def rrelu_backward(dout: np.ndarray, cache: tuple[np.ndarray, np.ndarray | float]) -> np.ndarray:
+    """Backward pass of randomized leaky ReLU: the slopes of the forward pass, as leaky ReLU.
+
+    dout: upstream gradient, shape of x
+    cache: (x, slope) from rrelu_forward
+    returns dx, shape of x
+    """
+    return leaky_relu_backward(dout, cache)
+
+
+class MaxoutCache(NamedTuple):
+    """What maxout_backward needs: the input's shape and which piece won, (N, D, k, ...)."""
+
+    x_shape: tuple[int, ...]
+    winner: np.ndarray
+
+
+def maxout_forward(x: np.ndarray, pieces: int) -> tuple[np.ndarray, MaxoutCache]:
+    """Maxout: each unit is the largest of k consecutive features (or channels) of axis 1.
+
+    With the k pieces coming from k affine maps (a Linear or Conv2d with k times the units
+    before it), this is the maxout neuron max(w_1 x + b_1, ..., w_k x + b_k) of the notes.
+    Ties go to the first piece.
+    x: (N, D * k) or (N, C * k, H, W) float32 or float64
+    pieces: k >= 1, which must divide axis 1
+    returns out (N, D) or (N, C, H, W) in x's dtype, MaxoutCache
+    """
+    if pieces < 1 or x.shape[1] % pieces:
+        raise ValueError(
+            f"maxout takes the largest of k pieces per unit, so k must divide axis 1 of the "
+            f"input; got k={pieces} for shape {x.shape}"
+        )
+    grouped = x.reshape(x.shape[0], x.shape[1] // pieces, pieces, *x.shape[2:])
+    winner = grouped.argmax(axis=2)[:, :, None]  # (N, D, 1, ...)
+    out = np.take_along_axis(grouped, winner, axis=2)[:, :, 0]
+    return out, MaxoutCache(x.shape, winner)
+
+
+def maxout_backward(dout: np.ndarray, cache: MaxoutCache) -> np.ndarray:
+    """Backward pass of maxout: each unit's gradient goes to the piece that won.
+
+    dout: (N, D) or (N, C, H, W) upstream gradient
+    cache: MaxoutCache from maxout_forward
+    returns dx of the input's shape, (N, D * k) or (N, C * k, H, W)
+    """
+    n, units = dout.shape[:2]
+    pieces = cache.x_shape[1] // units
+    dgrouped = np.zeros((n, units, pieces, *dout.shape[2:]), dtype=dout.dtype)
+    np.put_along_axis(dgrouped, cache.winner, dout[:, :, None], axis=2)
+    return dgrouped.reshape(cache.x_shape)

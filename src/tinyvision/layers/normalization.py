@@ -1,6 +1,6 @@
-"""Normalization layers: batch, layer, spatial batch and spatial group normalization.
+"""Normalization layers: batch, layer, spatial batch, spatial group and instance normalization.
 
-All four standardise some axis of the input to zero mean and unit (biased) variance and then
+All five standardise some axis of the input to zero mean and unit (biased) variance and then
 apply a learned per-feature scale gamma and shift beta; they differ only in which values share
 statistics. Layer and group norm share the closed-form backward `_standardize_backward`.
 """
@@ -15,6 +15,8 @@ __all__ = [
     "batchnorm_backward",
     "batchnorm_backward_alt",
     "batchnorm_forward",
+    "instance_norm_backward",
+    "instance_norm_forward",
     "layernorm_backward",
     "layernorm_forward",
     "spatial_batchnorm_backward",
@@ -278,3 +280,34 @@ def spatial_groupnorm_backward(
     dx_hat = (dout * gamma).reshape(n, groups, -1)
     dx = _standardize_backward(dx_hat, x_hat.reshape(n, groups, -1), inv_std, axis=2)
     return dx.reshape(dout.shape), dgamma, dbeta
+
+
+def instance_norm_forward(
+    x: np.ndarray, gamma: np.ndarray, beta: np.ndarray, in_param: dict[str, Any]
+) -> tuple[np.ndarray, GroupNormCache]:
+    """Instance normalization (as torch's F.instance_norm without running statistics): each
+    channel of each example is standardised over its H * W positions, then scaled and shifted.
+
+    It is group normalization with one channel per group, so it calls that pair.
+    x: (N, C, H, W) float32 or float64
+    gamma: (C,) scale; beta: (C,) shift
+    in_param: dict with 'eps' (default 1e-5); other keys are ignored
+    returns out (N, C, H, W), GroupNormCache
+    """
+    c = x.shape[1]
+    return spatial_groupnorm_forward(
+        x, gamma.reshape(1, c, 1, 1), beta.reshape(1, c, 1, 1), c, in_param
+    )
+
+
+def instance_norm_backward(
+    dout: np.ndarray, cache: GroupNormCache
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Backward pass of instance normalization.
+
+    dout: (N, C, H, W) upstream gradient
+    cache: GroupNormCache from instance_norm_forward
+    returns dx (N, C, H, W), dgamma (C,), dbeta (C,)
+    """
+    dx, dgamma, dbeta = spatial_groupnorm_backward(dout, cache)
+    return dx, dgamma.reshape(-1), dbeta.reshape(-1)

@@ -16,6 +16,7 @@ from tinyvision.classification import CLASSIFICATION, Prepared
 from tinyvision.classifiers.cnn import ThreeLayerConvNet
 from tinyvision.classifiers.convnet import ConvNet
 from tinyvision.config import TrainConfig
+from tinyvision.data.augmentations import DEFAULT_AUGMENTATIONS
 from tinyvision.registry import ModelSpec, register
 
 
@@ -122,7 +123,7 @@ register(
                 "schedule": "cosine",
                 "channels": (32, 64, 128),
                 "blocks_per_stage": 2,
-                "augment": True,
+                "augment": DEFAULT_AUGMENTATIONS,
             },
         },
         inputs="images",

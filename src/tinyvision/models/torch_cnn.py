@@ -12,6 +12,7 @@ from typing import Any
 
 from tinyvision.classification import CLASSIFICATION, Prepared, training_class_weights
 from tinyvision.config import TrainConfig
+from tinyvision.data.augmentations import DEFAULT_AUGMENTATIONS
 from tinyvision.models.conv import plot_filters
 from tinyvision.models.torch_extra import require_torch
 from tinyvision.registry import ModelSpec, register
@@ -104,7 +105,7 @@ register(
                 "channels": (16, 32, 64, 128),
                 "residual": True,
                 "normalization": "batchnorm",
-                "augment": True,
+                "augment": DEFAULT_AUGMENTATIONS,
             },
         },
         inputs="images",

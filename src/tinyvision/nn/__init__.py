@@ -6,10 +6,10 @@ the maths lives there, once. `Sequential` also offers the course model interface
 See `tinyvision.nn.module` for how to write a new module.
 """
 
-from .activation import LeakyReLU, ReLU, Sigmoid, Tanh
+from .activation import LeakyReLU, Maxout, ReLU, RReLU, Sigmoid, Tanh
 from .container import LOSSES, Sequential
 from .conv import Conv2d
-from .dropout import Dropout
+from .dropout import Dropout, Dropout2d, VanillaDropout
 from .flatten import Flatten
 from .linear import Linear
 from .memory import (
@@ -23,7 +23,7 @@ from .module import Module, ParameterView
 from .normalization import BatchNorm1d, LayerNorm
 from .pooling import AvgPool2d, GlobalAvgPool2d, MaxPool2d
 from .residual import ResidualBlock
-from .spatial_normalization import BatchNorm2d, GroupNorm
+from .spatial_normalization import BatchNorm2d, GroupNorm, InstanceNorm2d
 
 __all__ = [
     "LOSSES",
@@ -32,22 +32,27 @@ __all__ = [
     "BatchNorm2d",
     "Conv2d",
     "Dropout",
+    "Dropout2d",
     "Flatten",
     "GlobalAvgPool2d",
     "GroupNorm",
+    "InstanceNorm2d",
     "LayerMemory",
     "LayerNorm",
     "LeakyReLU",
     "Linear",
     "MaxPool2d",
+    "Maxout",
     "MemoryReport",
     "Module",
     "ParameterView",
+    "RReLU",
     "ReLU",
     "ResidualBlock",
     "Sequential",
     "Sigmoid",
     "Tanh",
+    "VanillaDropout",
     "format_memory_report",
     "measure_memory",
     "memory_report",

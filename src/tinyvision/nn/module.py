@@ -225,6 +225,27 @@ class Module(Model, ABC):
             store, leaf = self._locate(name, kind)
             store[leaf] = np.array(value, dtype=current[name].dtype, copy=True)
 
+    def _monte_carlo_scores(self, X: np.ndarray) -> np.ndarray:
+        """forward(X) with the dropout modules (monte_carlo = True) sampling fresh masks and
+        every other module in evaluation mode; modes and seeds are restored afterwards."""
+        modules = [module for _, module in self.named_modules()]
+        stochastic = [m for m in modules if getattr(m, "monte_carlo", False)]
+        if not stochastic:
+            return super()._monte_carlo_scores(X)
+        previous = [(m, m.training) for m in modules]
+        seeds = [(m, m.seed) for m in stochastic]
+        self.eval()
+        for module in stochastic:
+            module.training = True
+            module.seed = None  # a fixed seed would give the same mask on every pass
+        try:
+            return self.forward(X)
+        finally:
+            for module, mode in previous:
+                module.training = mode
+            for module, seed in seeds:
+                module.seed = seed
+
     def extra_repr(self) -> str:
         """Constructor arguments shown by repr(); subclasses override it."""
         return ""

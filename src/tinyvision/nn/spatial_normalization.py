@@ -1,10 +1,13 @@
-"""Normalisation of convolutional feature maps as Modules: BatchNorm2d and GroupNorm."""
+"""Normalisation of convolutional feature maps as Modules: BatchNorm2d, GroupNorm and
+InstanceNorm2d."""
 
 from __future__ import annotations
 
 import numpy as np
 
 from ..layers import (
+    instance_norm_backward,
+    instance_norm_forward,
     spatial_batchnorm_backward,
     spatial_batchnorm_forward,
     spatial_groupnorm_backward,
@@ -14,7 +17,7 @@ from ..validation import check_positive_int
 from .module import Module
 from .normalization import BatchNorm1d
 
-__all__ = ["BatchNorm2d", "GroupNorm"]
+__all__ = ["BatchNorm2d", "GroupNorm", "InstanceNorm2d"]
 
 
 def _check_channels(x: np.ndarray, channels: int, layer: str) -> None:
@@ -120,3 +123,42 @@ class GroupNorm(Module):
 
     def extra_repr(self) -> str:
         return f"{self.num_groups}, {self.num_channels}, eps={self.eps}"
+
+
+class InstanceNorm2d(Module):
+    """Instance normalisation: each channel of each example standardised over its H x W.
+
+    Params "gamma" (C,) and "beta" (C,) (torch.nn.InstanceNorm2d(C, affine=True)); no
+    running statistics, so both modes behave the same.
+    forward: x (N, C, H, W) -> (N, C, H, W); backward: dout (N, C, H, W) -> dx.
+    """
+
+    def __init__(
+        self, num_features: int, eps: float = 1e-5, dtype: type | np.dtype = np.float64
+    ) -> None:
+        """Create gamma = 1 and beta = 0.
+
+        num_features: C, the number of channels of the (N, C, H, W) input
+        eps: added to the variance for numerical stability
+        dtype: float dtype of the parameters
+        """
+        super().__init__()
+        self.num_features = check_positive_int(num_features, "num_features")
+        self.eps = float(eps)
+        self._params["gamma"] = np.ones(self.num_features, dtype=dtype)
+        self._params["beta"] = np.zeros(self.num_features, dtype=dtype)
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        """x: (N, C, H, W); returns (N, C, H, W)."""
+        _check_channels(x, self.num_features, "InstanceNorm2d")
+        gamma, beta = self._params["gamma"], self._params["beta"]
+        out, self.cache = instance_norm_forward(x, gamma, beta, {"eps": self.eps})
+        return out
+
+    def backward(self, dout: np.ndarray) -> np.ndarray:
+        """dout: (N, C, H, W); stores grads "gamma", "beta"; returns dx (N, C, H, W)."""
+        dx, self._grads["gamma"], self._grads["beta"] = instance_norm_backward(dout, self.cache)
+        return dx
+
+    def extra_repr(self) -> str:
+        return f"{self.num_features}, eps={self.eps}"
