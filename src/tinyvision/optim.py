@@ -13,7 +13,7 @@ hyperparameters are validated when the optimiser state is created (the first cal
 config), and the state arrays (velocity, cache, moments) are created lazily in w's dtype.
 The config dict is updated *in place* and also returned: the course notebooks read
 ``config["velocity"]`` after a call and ignore the returned dict. Neither w nor dw is modified;
-each call returns a new array.
+each call returns a new array. Adam and AdamW update their moment arrays m and v in place.
 
 Rule           state keys              reference (equal step by step, see tests/test_optim.py)
 -------------  ----------------------  ---------------------------------------------------
@@ -199,16 +199,32 @@ _ADAM_DEFAULTS = {"learning_rate": 1e-3, "beta1": 0.9, "beta2": 0.999, "epsilon"
 
 
 def _adam_step(w: np.ndarray, dw: np.ndarray, config: dict[str, Any]) -> np.ndarray:
-    """Advance m, v and t in config and return the bias-corrected Adam step for w."""
+    """Advance m, v and t in config and return the bias-corrected Adam step for w.
+
+    m and v are the optimiser's own state and are updated in place, through one scratch array
+    that becomes the returned step: one new array per call instead of a dozen, which matters
+    for the multi-megabyte weights of the fully-connected layers.
+    """
     b1, b2 = config["beta1"], config["beta2"]
     # t counts steps taken *including* this one, so the first step is already bias-corrected.
     t = config["t"] + 1
-    m = b1 * config["m"] + (1 - b1) * dw
-    v = b2 * config["v"] + (1 - b2) * (dw * dw)
-    config["t"], config["m"], config["v"] = t, m, v
-    m_hat = m / (1 - b1**t)
-    v_hat = v / (1 - b2**t)
-    return config["learning_rate"] * m_hat / (np.sqrt(v_hat) + config["epsilon"])
+    m, v = config["m"], config["v"]
+    # m += (1 - b1) * (dw - m) is b1 * m + (1 - b1) * dw (torch's lerp); the same for v.
+    scratch = np.subtract(dw, m)
+    scratch *= 1 - b1
+    m += scratch
+    np.multiply(dw, dw, out=scratch)
+    scratch -= v
+    scratch *= 1 - b2
+    v += scratch
+    config["t"] = t
+    # step = lr * (m / (1 - b1**t)) / (sqrt(v / (1 - b2**t)) + epsilon)
+    denominator = np.sqrt(v, out=scratch)
+    denominator *= 1 / math.sqrt(1 - b2**t)
+    denominator += config["epsilon"]
+    step = np.divide(m, denominator, out=scratch)
+    step *= config["learning_rate"] / (1 - b1**t)
+    return step
 
 
 def adam(
@@ -225,7 +241,8 @@ def adam(
     returns next_w (same shape and dtype as w), config with the new m, v and t
     """
     config = _prepare(config, w, _ADAM_DEFAULTS, ("m", "v", "t"))
-    return w - _adam_step(w, dw, config), config
+    step = _adam_step(w, dw, config)
+    return np.subtract(w, step, out=step), config
 
 
 def adamw(

@@ -43,6 +43,20 @@ class BatchNormCache(NamedTuple):
     batch_stats: bool
 
 
+class SpatialBatchNormCache(NamedTuple):
+    """What spatial_batchnorm_backward needs.
+
+    x_centered (N, C, H, W) is x minus the mean that was used, inv_std (C,) is
+    1 / sqrt(var + eps); x_hat = x_centered * inv_std is not stored, backward folds inv_std into
+    its per-channel factors instead. batch_stats as in BatchNormCache.
+    """
+
+    x_centered: np.ndarray
+    inv_std: np.ndarray
+    gamma: np.ndarray
+    batch_stats: bool
+
+
 class LayerNormCache(NamedTuple):
     """What layernorm_backward needs; inv_std has shape (N, 1)."""
 
@@ -80,6 +94,20 @@ def _standardize_backward(
     return inv_std * (dx_hat - mean_dx_hat - x_hat * mean_dx_hat_x_hat)
 
 
+def _batchnorm_settings(
+    bn_param: dict[str, Any], x: np.ndarray
+) -> tuple[str, float, float, np.ndarray, np.ndarray]:
+    """Mode (validated), eps, momentum and the running statistics (zeros when absent) of
+    bn_param, for x whose axis 1 holds the features."""
+    mode = bn_param.get("mode")
+    if mode not in BATCHNORM_MODES:
+        raise ValueError(f"bn_param['mode'] must be one of {BATCHNORM_MODES}, got {mode!r}")
+    num_features = x.shape[1]
+    running_mean = bn_param.get("running_mean", np.zeros(num_features, dtype=x.dtype))
+    running_var = bn_param.get("running_var", np.zeros(num_features, dtype=x.dtype))
+    return mode, bn_param.get("eps", 1e-5), bn_param.get("momentum", 0.9), running_mean, running_var
+
+
 def batchnorm_forward(
     x: np.ndarray, gamma: np.ndarray, beta: np.ndarray, bn_param: dict[str, Any]
 ) -> tuple[np.ndarray, BatchNormCache]:
@@ -99,15 +127,7 @@ def batchnorm_forward(
       and always written back into bn_param
     returns out (N, D), BatchNormCache
     """
-    mode = bn_param.get("mode")
-    if mode not in BATCHNORM_MODES:
-        raise ValueError(f"bn_param['mode'] must be one of {BATCHNORM_MODES}, got {mode!r}")
-    eps = bn_param.get("eps", 1e-5)
-    momentum = bn_param.get("momentum", 0.9)
-    num_features = x.shape[1]
-    running_mean = bn_param.get("running_mean", np.zeros(num_features, dtype=x.dtype))
-    running_var = bn_param.get("running_var", np.zeros(num_features, dtype=x.dtype))
-
+    mode, eps, momentum, running_mean, running_var = _batchnorm_settings(bn_param, x)
     if mode == "train":
         mean = x.mean(axis=0)
         x_centered = x - mean
@@ -210,35 +230,67 @@ def layernorm_backward(
 
 def spatial_batchnorm_forward(
     x: np.ndarray, gamma: np.ndarray, beta: np.ndarray, bn_param: dict[str, Any]
-) -> tuple[np.ndarray, BatchNormCache]:
+) -> tuple[np.ndarray, SpatialBatchNormCache]:
     """Batch normalization for convolutional feature maps: statistics per channel.
 
-    Every spatial position of every example is one sample of its channel, so this is
-    batchnorm_forward on an (N*H*W, C) view.
+    Every spatial position of every example is one sample of its channel: batchnorm_forward's
+    maths with the statistics taken over the N, H and W axes. It works on x's own (N, C, H*W)
+    layout (transposing to (N*H*W, C) would cost two strided copies per pass) and writes the
+    output in two passes: out = x_centered * (gamma * inv_std) + beta.
     x: (N, C, H, W) float array
     gamma: (C,) scale; beta: (C,) shift
     bn_param: as for batchnorm_forward ('mode' required; 'eps', 'momentum', running stats (C,))
-    returns out (N, C, H, W), BatchNormCache
+    returns out (N, C, H, W) C-contiguous, SpatialBatchNormCache
     """
+    mode, eps, momentum, running_mean, running_var = _batchnorm_settings(bn_param, x)
     n, c, h, w = x.shape
-    flat = x.transpose(0, 2, 3, 1).reshape(-1, c)
-    out, cache = batchnorm_forward(flat, gamma, beta, bn_param)
-    return out.reshape(n, h, w, c).transpose(0, 3, 1, 2), cache
+    x3 = x.reshape(n, c, h * w)
+    if mode == "train":
+        mean = x3.mean(axis=(0, 2))
+        x_centered = x3 - mean[:, None]
+        var = np.einsum("ncp,ncp->c", x_centered, x_centered) / (n * h * w)
+        running_mean = momentum * running_mean + (1 - momentum) * mean
+        running_var = momentum * running_var + (1 - momentum) * var
+    else:
+        x_centered = (x3 - running_mean[:, None]).astype(x.dtype, copy=False)
+        var = running_var
+    inv_std = (1 / np.sqrt(var + eps)).astype(x.dtype, copy=False)
+    out = x_centered * (gamma * inv_std)[:, None]
+    out += beta[:, None]
+
+    bn_param["running_mean"] = running_mean
+    bn_param["running_var"] = running_var
+    cache = SpatialBatchNormCache(x_centered.reshape(x.shape), inv_std, gamma, mode == "train")
+    return out.reshape(x.shape), cache
 
 
 def spatial_batchnorm_backward(
-    dout: np.ndarray, cache: BatchNormCache
+    dout: np.ndarray, cache: SpatialBatchNormCache
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Backward pass of spatial batch normalization.
+    """Backward pass of spatial batch normalization (batchnorm_backward_alt per channel).
 
+    dx = gamma * inv_std * (dout - dbeta / M - x_hat * dgamma / M), M = N*H*W, with
+    x_hat = x_centered * inv_std folded into the per-channel factors.
     dout: (N, C, H, W) upstream gradient
-    cache: BatchNormCache from spatial_batchnorm_forward
-    returns dx (N, C, H, W), dgamma (C,), dbeta (C,)
+    cache: SpatialBatchNormCache from spatial_batchnorm_forward
+    returns dx (N, C, H, W) C-contiguous, dgamma (C,), dbeta (C,)
     """
+    x_centered, inv_std, gamma, batch_stats = cache
     n, c, h, w = dout.shape
-    flat = dout.transpose(0, 2, 3, 1).reshape(-1, c)
-    dx, dgamma, dbeta = batchnorm_backward_alt(flat, cache)
-    return dx.reshape(n, h, w, c).transpose(0, 3, 1, 2), dgamma, dbeta
+    d3 = dout.reshape(n, c, h * w)
+    centered = x_centered.reshape(n, c, h * w)
+    dbeta = d3.sum(axis=(0, 2))
+    dgamma = np.einsum("ncp,ncp->c", d3, centered) * inv_std
+    scale = (gamma * inv_std)[:, None]
+    if not batch_stats:
+        return (d3 * scale).reshape(dout.shape), dgamma, dbeta
+    m = n * h * w
+    # dx = scale * (dout - x_centered * (inv_std * dgamma / M) - dbeta / M), in place.
+    dx = centered * (-inv_std * dgamma / m)[:, None]
+    dx += d3
+    dx -= (dbeta / m)[:, None]
+    dx *= scale
+    return dx.reshape(dout.shape), dgamma, dbeta
 
 
 def spatial_groupnorm_forward(
