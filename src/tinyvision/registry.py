@@ -3,8 +3,9 @@
 A `ModelSpec` says how to build the model from a resolved config and the prepared data, how to
 fit it (the Solver unless the model has its own training, like the linear classifiers' SGD or
 kNN's memorising), what inputs it takes, its tuned defaults per data set, and the pictures it
-adds to a run folder. Its `task` (classification or captioning) says how data is loaded and
-prepared and how a trained model is scored. Commands never branch on a model's name: they ask
+adds to a run folder. Its `task` (classification, captioning, or an application's such as
+keypoints or segmentation) says how data is loaded and prepared and how a trained model is
+scored. Commands never branch on a model's name: they ask
 the registry.
 
 Adding a model is one file that calls `register(ModelSpec(...))` and one import line in
@@ -24,7 +25,8 @@ __all__ = ["ModelSpec", "Task", "get", "names", "register", "unregister"]
 class Task(Protocol):
     """How runs of one kind of model load data, train through the Solver and are scored.
 
-    name: "classification" or "captioning"; config_class: its RunConfig subclass;
+    name: e.g. "classification", "captioning", "segmentation"; config_class: its RunConfig
+    subclass;
     datasets: the data sets it reads; common_defaults: defaults shared by its models;
     primary_metric: the metrics.json key `evaluate` reproduces; folder_prefix: of run folders;
     summary: the (metrics.json key, label) pairs `tinyvision train` prints after a run.
