@@ -4,6 +4,10 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -103,3 +107,18 @@ def test_list_flags_parse_into_tuples():
     args = build_parser().parse_args(["train", "--features", "hog,hsv", "--hidden-dims", "64,32"])
     config = config_from_args(args, TrainConfig)
     assert config.features == ("hog", "hsv") and config.hidden_dims == (64, 32)
+
+
+def test_an_interrupted_command_exits_even_when_a_library_left_a_thread_running():
+    """Exit status 130 (Ctrl-C) ends the process although a non-daemon thread still runs, as
+    Optuna's heartbeat thread may when the interruption catches it waiting for a lock."""
+    code = (
+        "import threading, time\n"
+        "from tinyvision import cli\n"
+        "threading.Thread(target=time.sleep, args=(600,)).start()\n"
+        "cli.main = lambda: 130\n"
+        "cli.run()\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1] / "src")}
+    finished = subprocess.run([sys.executable, "-c", code], env=env, timeout=60)
+    assert finished.returncode == 130

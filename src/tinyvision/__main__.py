@@ -1,5 +1,5 @@
 """`python -m tinyvision` runs the command line."""
 
-from tinyvision.cli import main
+from tinyvision.cli import run
 
-raise SystemExit(main())
+run()

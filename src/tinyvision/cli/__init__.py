@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from collections.abc import Sequence
 
@@ -112,3 +113,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     finally:
         parallel.set_num_threads(copy_threads)
+
+
+def run() -> None:
+    """The `tinyvision` program: main() as a process, whose exit status is main's.
+
+    An interrupted command (Ctrl-C, exit status 130) ends at once: a thread a library left
+    running (Optuna's heartbeat of the trial the interruption caught, perhaps waiting for a
+    database lock) must not keep the process alive after everything was saved.
+    """
+    status = main()
+    if status == 130:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        logging.shutdown()
+        os._exit(status)
+    raise SystemExit(status)
