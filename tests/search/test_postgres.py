@@ -105,15 +105,19 @@ def test_two_workers_share_a_study_and_a_killed_workers_trial_is_marked_failed(
                 continue
             trials = optuna.load_study(study_name="digits-search", storage=storage).trials
             done = [t for t in trials if t.state.name == "COMPLETE" and _worker_of(t) == first.pid]
-            # Kill only early in a trial (started under 0.3 s ago; a trial of 40 epochs lasts
-            # longer), so it cannot finish between this read and the signal.
+            # Kill only early in a trial (in the first third of the shortest trial so far),
+            # so it cannot finish between this read and the signal on a fast machine either.
             now = datetime.datetime.now()
+            shortest = min(
+                ((t.datetime_complete - t.datetime_start).total_seconds() for t in done),
+                default=0.0,
+            )
             running = [
                 t
                 for t in trials
                 if t.state.name == "RUNNING"
                 and _worker_of(t) == first.pid
-                and (now - t.datetime_start).total_seconds() < 0.3
+                and (now - t.datetime_start).total_seconds() < shortest / 3
             ]
             if len(done) >= 2 and running:
                 os.kill(first.pid, signal.SIGKILL)
