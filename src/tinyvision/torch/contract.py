@@ -11,21 +11,25 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 
 import numpy as np
+import pytorch_lightning as pl
 import torch
 
 from tinyvision.model import Model, check_state_dict
 from tinyvision.torch.lightning import ClassifierModule
 
-__all__ = ["TorchClassifier"]
+__all__ = ["TorchClassifier", "TorchModel"]
 
 
-class TorchClassifier(Model):
-    """The Model contract over a ClassifierModule.
+class TorchModel(Model):
+    """The Model contract over a LightningModule whose `net` (an nn.Module) holds the weights.
 
-    module: the LightningModule that trains; its parameters and buffers are the model's state
+    state_dict(): NumPy copies of the net's parameters and buffers (model.npz, never a pickle);
+    load_state_dict is strict. Subclasses add what their kind of model answers (scores,
+    keypoints, samples).
+    module: the LightningModule that trains
     """
 
-    def __init__(self, module: ClassifierModule) -> None:
+    def __init__(self, module: pl.LightningModule) -> None:
         self.module = module
 
     @property
@@ -63,9 +67,15 @@ class TorchClassifier(Model):
     def _tensors(self) -> dict[str, torch.Tensor]:
         return dict(self.module.net.state_dict())
 
-    def train(self, mode: bool = True) -> TorchClassifier:
+    def train(self, mode: bool = True) -> TorchModel:
         self.module.train(mode)
         return self
+
+
+class TorchClassifier(TorchModel):
+    """The Model contract over a ClassifierModule: class scores of NumPy images."""
+
+    module: ClassifierModule
 
     def scores(self, X: np.ndarray, batch_size: int = 500) -> np.ndarray:
         """(N, num_classes) class scores of (N, C, H, W) inputs, batch by batch."""

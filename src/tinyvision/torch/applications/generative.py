@@ -12,7 +12,7 @@ history.json; Lightning saves it in the checkpoints, so a resumed run keeps the 
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -20,58 +20,21 @@ import numpy as np
 import pytorch_lightning as pl
 import torch
 
-from tinyvision.model import Model, check_state_dict
+from tinyvision.torch.contract import TorchModel
 
 __all__ = ["TermHistory", "TorchGenerative", "fit_generative", "image_grid_noise"]
 
 
-class TorchGenerative(Model):
-    """The Model contract over a LightningModule whose `net` holds the trained weights.
+class TorchGenerative(TorchModel):
+    """The Model contract (TorchModel) of a generative model: it samples, it does not classify.
 
     module: the LightningModule that trains (module.net: an nn.Module)
     history: the last fit's history (set by the fit), for the pictures of the run folder
     """
 
     def __init__(self, module: pl.LightningModule) -> None:
-        self.module = module
+        super().__init__(module)
         self.history: dict[str, Any] | None = None
-
-    @property
-    def params(self) -> dict[str, np.ndarray]:  # type: ignore[override]
-        return dict(self.named_parameters())
-
-    @property
-    def training(self) -> bool:  # type: ignore[override]
-        return self.module.training
-
-    def named_parameters(self) -> Iterator[tuple[str, np.ndarray]]:
-        for name, value in self.module.net.named_parameters():
-            yield name, value.detach().cpu().numpy()
-
-    def named_buffers(self) -> Iterator[tuple[str, np.ndarray]]:
-        for name, value in self.module.net.named_buffers():
-            yield name, value.detach().cpu().numpy()
-
-    def state_dict(self) -> dict[str, np.ndarray]:
-        return {
-            name: value.detach().cpu().numpy().copy()
-            for name, value in self.module.net.state_dict().items()
-        }
-
-    def load_state_dict(self, state: Mapping[str, np.ndarray]) -> None:
-        tensors = dict(self.module.net.state_dict())
-        check_state_dict(
-            state,
-            {n: t.detach().cpu().numpy() for n, t in tensors.items()},
-            type(self.module.net).__name__,
-        )
-        self.module.net.load_state_dict(
-            {n: torch.as_tensor(np.asarray(state[n]), dtype=t.dtype) for n, t in tensors.items()}
-        )
-
-    def train(self, mode: bool = True) -> TorchGenerative:
-        self.module.train(mode)
-        return self
 
     def predict(self, X: np.ndarray, batch_size: int = 500) -> np.ndarray:
         raise ValueError(

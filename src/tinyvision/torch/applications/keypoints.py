@@ -17,7 +17,7 @@ behind tinyvision's model contract (NumPy state_dict, `predict`) for run folders
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -28,7 +28,7 @@ from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
 from tinyvision.data.facial_keypoints import IMAGE_SIZE, KEYPOINT_NAMES
-from tinyvision.model import Model, check_state_dict
+from tinyvision.torch.contract import TorchModel
 from tinyvision.torch.data import EpochShuffle
 from tinyvision.torch.lightning import ClassifierModule
 
@@ -327,46 +327,11 @@ class KeypointDataModule(pl.LightningDataModule):
         return self._loader("val", train=False)
 
 
-class TorchKeypointRegressor(Model):
-    """The model contract (tinyvision.model) over a KeypointModel.
+class TorchKeypointRegressor(TorchModel):
+    """The model contract (TorchModel) over a KeypointModel: predict(X) gives (N, 30)
+    coordinates of NumPy images."""
 
-    state_dict(): NumPy copies of the net's parameters and buffers (model.npz, never a
-    pickle); load_state_dict is strict; predict(X) gives (N, 30) coordinates of NumPy images.
-    """
-
-    def __init__(self, module: KeypointModel) -> None:
-        self.module = module
-
-    @property
-    def params(self) -> dict[str, np.ndarray]:  # type: ignore[override]
-        return dict(self.named_parameters())
-
-    @property
-    def training(self) -> bool:  # type: ignore[override]
-        return self.module.training
-
-    def named_parameters(self) -> Iterator[tuple[str, np.ndarray]]:
-        for name, value in self.module.net.named_parameters():
-            yield name, value.detach().cpu().numpy()
-
-    def named_buffers(self) -> Iterator[tuple[str, np.ndarray]]:
-        for name, value in self.module.net.named_buffers():
-            yield name, value.detach().cpu().numpy()
-
-    def state_dict(self) -> dict[str, np.ndarray]:
-        return {n: t.detach().cpu().numpy().copy() for n, t in self.module.net.state_dict().items()}
-
-    def load_state_dict(self, state: Mapping[str, np.ndarray]) -> None:
-        tensors = self.module.net.state_dict()
-        current = {n: t.detach().cpu().numpy() for n, t in tensors.items()}
-        check_state_dict(state, current, type(self.module.net).__name__)
-        self.module.net.load_state_dict(
-            {n: torch.as_tensor(np.asarray(state[n]), dtype=t.dtype) for n, t in tensors.items()}
-        )
-
-    def train(self, mode: bool = True) -> TorchKeypointRegressor:
-        self.module.train(mode)
-        return self
+    module: KeypointModel
 
     @torch.no_grad()
     def predict(self, X: np.ndarray, batch_size: int = 256) -> np.ndarray:
