@@ -19,7 +19,7 @@ import numpy as np
 
 from tinyvision.classification import Prepared
 from tinyvision.config import TrainConfig
-from tinyvision.models.torch_extra import require_torch
+from tinyvision.models.torch_extra import check_lightning_run
 from tinyvision.registry import ModelSpec, register
 from tinyvision.transfer_learning import TRANSFER
 
@@ -49,15 +49,11 @@ def build(config: TrainConfig, prepared: Prepared) -> Any:
 
 
 def check(config: TrainConfig) -> None:
-    require_torch(config.model, ("torch", "pytorch_lightning"))
+    check_lightning_run(config)
     if len(config.hidden_dims) != 1:
         raise ValueError(
             f"--model {config.model} has one hidden layer in its classifier head: give one "
             f"--hidden-dims value, got {','.join(map(str, config.hidden_dims))}"
-        )
-    if config.clip_value is not None and config.clip_norm is not None:
-        raise ValueError(
-            "Lightning clips by value or by norm, not both: give --clip-value or --clip-norm"
         )
 
 

@@ -12,7 +12,7 @@ import numpy as np
 
 from tinyvision.config import TrainConfig
 from tinyvision.keypoints import KEYPOINTS, KeypointPrepared, keypoint_score
-from tinyvision.models.torch_extra import require_torch
+from tinyvision.models.torch_extra import check_lightning_run
 from tinyvision.registry import ModelSpec, register
 
 
@@ -42,17 +42,13 @@ def build(config: TrainConfig, prepared: KeypointPrepared) -> Any:
 
 
 def check(config: TrainConfig) -> None:
-    require_torch(config.model, ("torch", "pytorch_lightning"))
+    check_lightning_run(config)
     if config.normalization == "layernorm":
         raise ValueError(f"--model {config.model} takes --normalization batchnorm or none")
     if len(config.channels) < 3:
         raise ValueError(
             f"--model {config.model} needs at least 3 --channels (stem, 24x24 and 12x12 "
             f"stages), got {','.join(map(str, config.channels))}"
-        )
-    if config.clip_value is not None and config.clip_norm is not None:
-        raise ValueError(
-            "Lightning clips by value or by norm, not both: give --clip-value or --clip-norm"
         )
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from tinyvision.config import TrainConfig
-from tinyvision.models.torch_extra import require_torch
+from tinyvision.models.torch_extra import check_lightning_run
 from tinyvision.registry import ModelSpec, register
 from tinyvision.segmentation import SEGMENTATION, SegmentationPrepared, pixel_accuracy
 
@@ -25,7 +25,7 @@ def build(config: TrainConfig, prepared: SegmentationPrepared) -> Any:
 
 
 def check(config: TrainConfig) -> None:
-    require_torch(config.model, ("torch", "pytorch_lightning"))
+    check_lightning_run(config)
     if config.normalization == "layernorm":
         raise ValueError("--model segmentation takes --normalization batchnorm or none")
     reduction = 2 ** (len(config.channels) - 1)
@@ -33,10 +33,6 @@ def check(config: TrainConfig) -> None:
         raise ValueError(
             f"--crop-size {config.crop_size} must be a multiple of {reduction}: each of the "
             f"{len(config.channels) - 1} encoder stages halves the image"
-        )
-    if config.clip_value is not None and config.clip_norm is not None:
-        raise ValueError(
-            "Lightning clips by value or by norm, not both: give --clip-value or --clip-norm"
         )
 
 

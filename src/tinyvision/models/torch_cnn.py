@@ -14,7 +14,7 @@ from tinyvision.classification import CLASSIFICATION, Prepared, training_class_w
 from tinyvision.config import TrainConfig
 from tinyvision.data.augmentations import DEFAULT_AUGMENTATIONS
 from tinyvision.models.conv import plot_filters
-from tinyvision.models.torch_extra import require_torch
+from tinyvision.models.torch_extra import check_lightning_run
 from tinyvision.registry import ModelSpec, register
 
 
@@ -50,13 +50,9 @@ def build(config: TrainConfig, prepared: Prepared) -> Any:
 
 
 def check(config: TrainConfig) -> None:
-    require_torch(config.model, ("torch", "pytorch_lightning"))
+    check_lightning_run(config)
     if config.normalization == "layernorm":
         raise ValueError("--model torch-cnn takes --normalization batchnorm or none")
-    if config.clip_value is not None and config.clip_norm is not None:
-        raise ValueError(
-            "Lightning clips by value or by norm, not both: give --clip-value or --clip-norm"
-        )
 
 
 def scores(model: Any, X: Any) -> Any:
