@@ -122,3 +122,11 @@ def test_an_interrupted_command_exits_even_when_a_library_left_a_thread_running(
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1] / "src")}
     finished = subprocess.run([sys.executable, "-c", code], env=env, timeout=60)
     assert finished.returncode == 130
+
+
+@pytest.mark.parametrize("model", ["torch-cnn", "keypoints", "segmentation"])
+def test_lightning_models_refuse_two_kinds_of_clipping(model, capsys):
+    pytest.importorskip("pytorch_lightning", reason="the PyTorch track needs the torch extra")
+    argv = ["-q", "train", "--model", model, "--clip-value", "1", "--clip-norm", "1"]
+    assert main(argv) == 2
+    assert "clips by value or by norm, not both" in capsys.readouterr().err
