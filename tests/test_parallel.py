@@ -49,7 +49,12 @@ def test_copy_in_slices_copies_strided_views(always_threaded, axis):
 
 @pytest.mark.parametrize(
     "x_shape, w_shape, stride, pad",
-    [((5, 3, 9, 9), (4, 3, 3, 3), 1, 1), ((3, 2, 11, 7), (5, 2, 5, 3), 2, 0)],
+    [
+        ((5, 3, 9, 9), (4, 3, 3, 3), 1, 1),
+        ((3, 2, 11, 7), (5, 2, 5, 3), 2, 0),
+        # Winograd's F(2x2, 3x3), its transforms split over the threads by channel blocks.
+        ((5, 16, 9, 9), (4, 16, 3, 3), 1, 1),
+    ],
 )
 def test_threaded_conv_equals_single_threaded_bit_for_bit(
     always_threaded, x_shape, w_shape, stride, pad

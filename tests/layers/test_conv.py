@@ -112,7 +112,8 @@ def test_matches_torch_forward_and_backward(x_shape, w_shape, stride, pad, impl)
         assert_close(ours, theirs, rtol=SAME_RTOL, atol=SAME_ATOL, name=name)
 
 
-# (4, 3, ...) filters take the col2im path of the fast backward, (2, 3, ...) the full correlation.
+# (4, 3, ...) filters take the col2im path of the fast backward, (2, 3, ...) the full
+# correlation (Winograd's float32 path is in test_winograd.py).
 @pytest.mark.parametrize("w_shape", [(4, 3, 3, 3), (2, 3, 3, 3)])
 @pytest.mark.parametrize("impl", ["naive", "fast"])
 def test_float32_stays_float32(impl, w_shape):
