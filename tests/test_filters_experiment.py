@@ -136,3 +136,26 @@ def test_run_is_an_option_of_the_filters_experiment_only(tmp_path, capsys):
     assert "--run applies to `tinyvision experiment filters` only" in capsys.readouterr().err
     assert main(["experiment", "filters", "--run", str(tmp_path / "nothing")]) != 0
     assert "is not a run folder: it has no config.json" in capsys.readouterr().err
+
+
+def test_colour_images_such_as_cifar10_are_filtered_in_grey(tmp_path):
+    from tinyvision.experiments import experiment_settings
+    from tinyvision.experiments.filters import filters
+
+    rng = np.random.default_rng(0)
+    images = rng.uniform(0, 255, size=(3, 3, 32, 32)).astype(np.float32)
+    settings = experiment_settings("filters", "cifar10", overrides={"photo_downscale": 16})
+    output = filters({"images": images}, tmp_path, settings, seed=0)
+    assert output.results["images"][2:] == [f"training image {i}" for i in (1, 2, 3)]
+    _assert_png(tmp_path / "filters.png", 800)
+    grey = to_grey(images.astype(np.float64))[:, 0]
+    expected = np.mean(
+        [np.abs(ndimage.uniform_filter(g, 3, mode="constant")).mean() / np.ptp(g) for g in grey]
+    )
+    box = next(row for row in output.rows if row["kernel"] == "box-blur")
+    _, photos = sample_photos(16)
+    photo_part = [
+        np.abs(ndimage.uniform_filter(p, 3, mode="constant")).mean() / np.ptp(p)
+        for p in to_grey(photos)[:, 0]
+    ]
+    assert box["mean_abs_response"] == pytest.approx((sum(photo_part) + 3 * expected) / 5)
