@@ -1,4 +1,5 @@
-"""Course module `cs231n.data_utils`: the CIFAR-10 loaders plus the digits and spiral data.
+"""Course module `cs231n.data_utils`: the CIFAR-10 and Tiny-ImageNet loaders plus the digits
+and spiral data.
 
 Course code `from cs231n.data_utils import get_CIFAR10_data` works after renaming the package.
 """
@@ -11,6 +12,7 @@ from tinyvision.data.cifar10 import (
 )
 from tinyvision.data.digits import load_digits_data
 from tinyvision.data.spiral import load_spiral_data, make_spiral
+from tinyvision.data.tiny_imagenet import load_tiny_imagenet
 
 __all__ = [
     "CLASS_NAMES",
@@ -19,5 +21,6 @@ __all__ = [
     "load_CIFAR10",
     "load_CIFAR_batch",
     "load_digits_data",
+    "load_tiny_imagenet",
     "make_spiral",
 ]

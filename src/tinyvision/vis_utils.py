@@ -1,6 +1,7 @@
 """Pictures of what a model learned and how training went, saved as PNG files.
 
-`visualize_grid` is the course's function (images tiled into one array). The `plot_*`
+`visualize_grid`, `vis_grid` and `vis_nn` are the course's functions (images tiled into one
+array). The `plot_*`
 functions draw the course notebooks' figures and write them to a path, which they return.
 Figures are built as `matplotlib.figure.Figure` with an Agg canvas, so importing this module
 never changes the caller's matplotlib backend and nothing needs a display.
@@ -33,6 +34,8 @@ __all__ = [
     "save_figure",
     "plot_mean_image",
     "plot_misclassified",
+    "vis_grid",
+    "vis_nn",
     "visualize_grid",
 ]
 
@@ -70,6 +73,69 @@ def visualize_grid(Xs: np.ndarray, ubound: float = 255.0, padding: int = 1) -> n
         top, left = row * (height + padding), col * (width + padding)
         grid[top : top + height, left : left + width] = image
     return grid
+
+
+def _normalised_grid(grid: np.ndarray) -> np.ndarray:
+    """The whole grid min-max scaled to [0, 1] (a constant grid becomes all 0)."""
+    low, span = grid.min(), grid.max() - grid.min()
+    return (grid - low) / span if span > 0 else np.zeros_like(grid)
+
+
+def vis_grid(Xs: np.ndarray) -> np.ndarray:
+    """Tile images into a square grid with a 1-pixel separator after every cell, then scale
+    the whole grid (not each image) to [0, 1], as the course's vis_grid does.
+
+    Xs: (N, H, W, C) images
+    returns (G*H + G, G*W + G, C) float64, G = ceil(sqrt(N)); image n sits in cell
+        (n // G, n % G) at rows r*(H+1) : r*(H+1) + H; separators and unused cells hold the
+        images' minimum (0 after scaling)
+    """
+    Xs = np.asarray(Xs, dtype=np.float64)
+    if Xs.ndim != 4 or len(Xs) == 0:
+        raise ValueError(f"Xs must be a non-empty (N, H, W, C) array, got shape {Xs.shape}")
+    num_images, height, width, channels = Xs.shape
+    side = math.ceil(math.sqrt(num_images))
+    grid = np.full((side * (height + 1), side * (width + 1), channels), Xs.min())
+    for index, image in enumerate(Xs):
+        row, col = divmod(index, side)
+        top, left = row * (height + 1), col * (width + 1)
+        grid[top : top + height, left : left + width] = image
+    return _normalised_grid(grid)
+
+
+def vis_nn(rows: Sequence[Sequence[np.ndarray]]) -> np.ndarray:
+    """Tile a table of images (e.g. each query's nearest neighbours) into one grid, a 1-pixel
+    separator after every cell, then scale the whole grid to [0, 1], as the course's vis_nn.
+
+    rows: R lists of D images each, every image (H, W, C) of one shape
+    returns (R*H + R, D*W + D, C) float64; rows[r][d] sits at rows r*(H+1) : r*(H+1) + H,
+        columns d*(W+1) : d*(W+1) + W; separators hold the images' minimum (0 after scaling)
+    """
+    images = [[np.asarray(image, dtype=np.float64) for image in row] for row in rows]
+    if not images or not images[0]:
+        raise ValueError("rows must be a non-empty list of non-empty lists of (H, W, C) images")
+    shape = images[0][0].shape
+    depth = len(images[0])
+    for r, row in enumerate(images):
+        if len(row) != depth:
+            raise ValueError(
+                f"every row needs the same number of images: row 0 has {depth}, row {r} has "
+                f"{len(row)}"
+            )
+        for d, image in enumerate(row):
+            if image.ndim != 3 or image.shape != shape:
+                raise ValueError(
+                    f"every image must be (H, W, C) of the shape of rows[0][0], {shape}; "
+                    f"rows[{r}][{d}] has shape {image.shape}"
+                )
+    height, width, channels = shape
+    low = min(image.min() for row in images for image in row)
+    grid = np.full((len(images) * (height + 1), depth * (width + 1), channels), low)
+    for r, row in enumerate(images):
+        for d, image in enumerate(row):
+            top, left = r * (height + 1), d * (width + 1)
+            grid[top : top + height, left : left + width] = image
+    return _normalised_grid(grid)
 
 
 def template_images(
@@ -218,6 +284,7 @@ def plot_first_layer_filters(
     path: PathLike,
     image_shape: tuple[int, int, int] = (32, 32, 3),
     padding: int = 3,
+    title: str | None = None,
 ) -> Path:
     """First-layer weights as a grid of images (visualize_grid), as in the course notebooks.
 
@@ -226,6 +293,7 @@ def plot_first_layer_filters(
     path: PNG file to write
     image_shape: (H, W, C) of the input images, used for fully-connected weights
     padding: pixels between filters
+    title: the figure's title (None: none)
     returns the path written, as a Path
     """
     W = np.asarray(W, dtype=np.float64)
@@ -242,6 +310,8 @@ def plot_first_layer_filters(
     fig = Figure(figsize=(6, 6))
     ax = fig.add_subplot()
     _show_image(ax, grid)
+    if title is not None:
+        ax.set_title(title)
     return save_figure(fig, path)
 
 

@@ -15,7 +15,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "experiment",
         help="run a course experiment (overfit, update rules, batch norm, dropout, "
-        "initialisation, learning-rate range test, augmentations) with plots",
+        "initialisation, learning-rate range test, augmentations, filters) with plots",
         description="Run one experiment of the course's fully-connected-net notebooks or the "
         "CS231n notes. The run "
         "folder gets its PNG plots and results.json; a summary table is printed.\n\n"
@@ -32,6 +32,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--num-training", type=int, help="training images (default: the experiment's own)"
     )
     parser.add_argument("--epochs", type=int, help="epochs per run (default: the experiment's)")
+    parser.add_argument(
+        "--run",
+        metavar="RUN_DIR",
+        help="filters only: a trained conv run (cnn, convnet, torch-cnn) whose first-layer "
+        "filters and feature maps to draw as well",
+    )
     parser.set_defaults(handler=run)
 
 
@@ -57,6 +63,11 @@ def format_table(rows: list[dict[str, Any]]) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.run is not None and args.name != "filters":
+        raise ValueError(
+            f"--run applies to `tinyvision experiment filters` only, not to {args.name!r}; "
+            "leave it out"
+        )
     result = run_experiment(
         args.name,
         args.dataset,
@@ -65,6 +76,7 @@ def run(args: argparse.Namespace) -> int:
         seed=args.seed,
         num_training=args.num_training,
         epochs=args.epochs,
+        overrides={"run": args.run} if args.run is not None else None,
     )
     sizes = [
         f"{result.settings[key]} {label}"

@@ -13,10 +13,12 @@ CIFAR-10 they use small training subsets as the course notebooks do.
     init                     activations and gradients of a deep net under each initialisation
     lr-range                 the learning-rate range test: loss against an exponentially rising rate
     augmentations            a picture grid of what each --augment augmentation does
+    filters                  the notes' hand-made kernels on real images; a run's learned filters
 
 `init` trains nothing and draws its batch from a unit gaussian, as the CS231n notes do, so it
 loads no data set; `lr-range` trains for a number of updates rather than epochs;
-`augmentations` trains nothing and loads only the first few training images.
+`augmentations` and `filters` train nothing and load only the first few training images
+(`filters` with settings "run" also loads that trained run and its test split).
 """
 
 from __future__ import annotations
@@ -40,11 +42,13 @@ from tinyvision.experiments.common import (
     load_experiment_images,
     train_net,
 )
+from tinyvision.experiments.filters import filters
 from tinyvision.experiments.initialisation import initialisation
 from tinyvision.experiments.lr_range import lr_range, smooth_losses, suggest_learning_rate
 from tinyvision.experiments.normalization import batchnorm_weight_scale, norm_batch_size
 from tinyvision.experiments.optimisation import overfit, update_rules
 from tinyvision.experiments.regularization import augmentations, dropout
+from tinyvision.image_filters import KERNEL_NAMES
 
 __all__ = [
     "DATASETS",
@@ -56,6 +60,7 @@ __all__ = [
     "batchnorm_weight_scale",
     "dropout",
     "experiment_settings",
+    "filters",
     "initialisation",
     "load_experiment_data",
     "load_experiment_images",
@@ -226,6 +231,21 @@ EXPERIMENTS: dict[str, Experiment] = {
         augmentations,
         "a picture grid of what each --augment augmentation does",
         {dataset: {"num_images": 6, "augmentations": AUGMENTATIONS} for dataset in DATASETS},
+    ),
+    "filters": Experiment(
+        filters,
+        "hand-made kernels (edges, blur, sharpen) on photos; --run: a run's learned filters",
+        {
+            dataset: {
+                "num_images": 2 if dataset == "digits" else 3,
+                "photo_downscale": 4,
+                "kernels": KERNEL_NAMES,
+                "run": None,
+                "num_run_images": 4,
+                "num_maps": 8,
+            }
+            for dataset in DATASETS
+        },
     ),
     "init": Experiment(
         initialisation,
