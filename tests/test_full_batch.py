@@ -59,7 +59,10 @@ def test_lbfgs_finds_the_minimiser_of_a_quadratic_over_two_arrays():
     A = M @ M.T + 6 * np.eye(6)  # symmetric positive definite
     b = rng.standard_normal(6)
 
+    calls = []
+
     def objective(params):
+        calls.append(1)
         x = np.concatenate([params["u"].ravel(), params["v"]])
         grad = A @ x - b
         return 0.5 * x @ A @ x - b @ x, {"u": grad[:4].reshape(2, 2), "v": grad[4:]}
@@ -75,6 +78,7 @@ def test_lbfgs_finds_the_minimiser_of_a_quadratic_over_two_arrays():
     assert len(history.losses) == len(history.seconds) == len(history.passes) >= 2
     assert np.all(np.diff(history.losses) <= 0) and np.all(np.diff(history.seconds) >= 0)
     assert history.passes[0] == 1 and np.all(np.diff(history.passes) >= 1)
+    assert history.passes[-1] == len(calls)  # the start is evaluated once, not twice
     assert history.losses[-1] == pytest.approx(-0.5 * b @ expected, abs=1e-12)
 
 
