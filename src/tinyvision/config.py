@@ -48,7 +48,18 @@ __all__ = [
 
 CONFIG_VERSION = 2
 
-UPDATE_RULES = ("sgd", "sgd_momentum", "nesterov_momentum", "adagrad", "rmsprop", "adam", "adamw")
+# The Solver's rules (tinyvision.optim), and lbfgs: full-batch L-BFGS, for the models whose own
+# fit offers it (tinyvision.full_batch).
+UPDATE_RULES = (
+    "sgd",
+    "sgd_momentum",
+    "nesterov_momentum",
+    "adagrad",
+    "rmsprop",
+    "adam",
+    "adamw",
+    "lbfgs",
+)
 FEATURES = ("hog", "hsv")
 
 
@@ -176,7 +187,11 @@ class RunConfig(JsonConfig):
         metavar="C",
         unset="no constraint",
     )
-    update_rule: str | None = setting("optimiser", choices=UPDATE_RULES)
+    update_rule: str | None = setting(
+        "optimiser; lbfgs minimises the whole training set's loss with L-BFGS (softmax, svm: "
+        "--epochs is then its iteration cap)",
+        choices=UPDATE_RULES,
+    )
     dropout: float | None = setting(
         "probability of dropping a unit (as in PyTorch; 0 = none)", check="drop_probability"
     )
@@ -425,6 +440,15 @@ def _check_training_settings(config: RunConfig, spec: Any) -> None:
         raise ValueError(
             f"--milestones are epochs of the multistep schedule, but the schedule is "
             f"{config.schedule!r}: add --schedule multistep or leave out --milestones"
+        )
+    if config.update_rule == "lbfgs" and not spec.full_batch:
+        from tinyvision import registry
+
+        full_batch = [n for n in registry.names(spec.task.name) if registry.get(n).full_batch]
+        raise ValueError(
+            f"--update-rule lbfgs trains full-batch with L-BFGS, which --model {config.model} "
+            f"does not offer; use it with --model {', '.join(full_batch) or '(none here)'}, "
+            f"or pick a minibatch rule: {', '.join(r for r in UPDATE_RULES if r != 'lbfgs')}"
         )
     if spec.fit is None:
         return

@@ -109,6 +109,8 @@ class ModelSpec:
     balancing: its own fit honours --class-weights balanced (a class-weighted loss) and
         --sampler balanced (tinyvision.imbalance); a model trained by the Solver takes only
         --sampler balanced
+    full_batch: its own fit honours --update-rule lbfgs (L-BFGS on the whole training set,
+        tinyvision.full_batch; --epochs caps its iterations)
     """
 
     name: str
@@ -132,6 +134,7 @@ class ModelSpec:
     pruning: bool = False
     metrics: Callable[[Any, Any, Any, dict[str, Any]], dict[str, Any]] | None = None
     balancing: bool = False
+    full_batch: bool = False
 
     def defaults_for(self, config: Any) -> dict[str, Any]:
         """The tuned values for config's data set (and features), over the task's common ones."""

@@ -84,9 +84,9 @@ def test_a_toml_file_parses_into_typed_params_and_round_trips(tmp_path):
             "dropout",
         ),
         (
-            _space(update_rule={"type": "choice", "values": ["adam", "lbfgs"]}),
+            _space(update_rule={"type": "choice", "values": ["adam", "newton"]}),
             "search.update_rule.values",
-            "lbfgs",
+            "newton",
         ),
         (
             _space(hidden_dims={"type": "choice", "values": [[64], ["wide"]]}),

@@ -1,5 +1,8 @@
 """Linear classifiers trained by minibatch SGD: the course's LinearSVM and Softmax.
 
+Beside the course's SGD (`train`), `train_lbfgs` minimises the same loss over the whole
+training set with L-BFGS (`tinyvision.full_batch`).
+
 `LinearClassifier.train` follows CS231n assignment 1: W is created lazily as
 0.001 * randn(D, C) with C = max(y) + 1, minibatches are sampled with replacement, and the
 loss history is returned. As the Solver does for the nets, training stops with
@@ -20,6 +23,7 @@ from numpy.typing import DTypeLike
 from tinyvision.classifiers.linear_svm import svm_loss_vectorized
 from tinyvision.classifiers.softmax import softmax_loss_vectorized
 from tinyvision.errors import TrainingDivergedError
+from tinyvision.full_batch import LbfgsHistory
 from tinyvision.init import make_rng
 from tinyvision.model import Model
 from tinyvision.validation import (
@@ -107,15 +111,8 @@ class LinearClassifier(Model, ABC):
         check_non_negative_int(num_iters, "num_iters")
         check_positive_int(batch_size, "batch_size")
         check_in_range(lr_decay, "lr_decay", 0, 1, low_open=True)
-        num_train, dim = X.shape
-        if self.W is None:
-            num_classes = int(y.max()) + 1
-            self.W = (0.001 * self.rng.standard_normal((dim, num_classes))).astype(X.dtype)
-        elif self.W.shape[0] != dim:
-            raise ValueError(
-                f"X has {dim} features but the existing W expects {self.W.shape[0]}; "
-                "preprocess the data the same way or use a new classifier"
-            )
+        num_train = len(X)
+        self._init_weights(X, y)
 
         steps_per_epoch = -(-num_train // batch_size)
         loss_history = []
@@ -140,6 +137,53 @@ class LinearClassifier(Model, ABC):
             if verbose and it % 100 == 0:
                 print(f"iteration {it} / {num_iters}: loss {loss:f}")
         return loss_history
+
+    def _init_weights(self, X: np.ndarray, y: np.ndarray) -> None:
+        """Create W as 0.001 * randn(D, max(y) + 1) in X's dtype, or check its D against X's."""
+        dim = X.shape[1]
+        if self.W is None:
+            num_classes = int(y.max()) + 1
+            self.W = (0.001 * self.rng.standard_normal((dim, num_classes))).astype(X.dtype)
+        elif self.W.shape[0] != dim:
+            raise ValueError(
+                f"X has {dim} features but the existing W expects {self.W.shape[0]}; "
+                "preprocess the data the same way or use a new classifier"
+            )
+
+    def train_lbfgs(
+        self, X: np.ndarray, y: np.ndarray, reg: float = 1e-5, max_iter: int = 100
+    ) -> LbfgsHistory:
+        """Minimise the loss over the whole training set with L-BFGS (tinyvision.full_batch).
+
+        Every iteration computes the exact full-batch loss and gradient (one or more passes
+        over X), so there is no learning rate or batch size; W starts as for train.
+        X: (N, D) float training data (use preprocess_for_linear for images)
+        y: (N,) int labels in [0, C)
+        reg: L2 regularisation strength, >= 0
+        max_iter: most L-BFGS iterations, >= 0
+        returns the LbfgsHistory (seconds, loss and passes over X per iteration); W is the
+            point where L-BFGS stopped, in X's dtype
+        raises ValueError for bad data or settings (naming the argument)
+        """
+        from tinyvision.full_batch import minimize_lbfgs
+
+        X = check_float_array(X, "X", 2)
+        y = check_labels(y, None if self.W is None else self.W.shape[1])
+        check_same_length(X, y)
+        if len(X) == 0:
+            raise ValueError("X is empty; training needs at least one example")
+        reg = check_non_negative(reg, "reg")
+        check_non_negative_int(max_iter, "max_iter")
+        self._init_weights(X, y)
+
+        def objective(params: dict[str, np.ndarray]) -> tuple[float, dict[str, np.ndarray]]:
+            self.W = params["W"]
+            loss, grad = self.loss(X, y, reg)
+            return loss, {"W": grad}
+
+        params, history = minimize_lbfgs(objective, self.params, max_iter=max_iter)
+        self.W = params["W"]
+        return history
 
     def scores(self, X: np.ndarray) -> np.ndarray:
         """The class scores X @ W of each row of X.

@@ -170,15 +170,18 @@ def run(args: argparse.Namespace) -> int:
 
 def _print_table(rows: list[TrialRow]) -> None:
     names = list(dict.fromkeys(n for row in rows for n in row.params))
-    header = f"{'trial':>5} {'state':>8} {'val acc':>8} {'epochs':>6}  " + "  ".join(
-        f"{n:>13}" for n in names
-    )
+    # Cross-validated trials also show the spread of their folds' accuracies.
+    spread = any(row.val_acc_std is not None for row in rows)
+    header = f"{'trial':>5} {'state':>8} {'val acc':>8} " + ("fold std " if spread else "")
+    header += f"{'epochs':>6}  " + "  ".join(f"{n:>13}" for n in names)
     print(header)
     for row in rows:
         acc = "" if row.val_acc is None else f"{row.val_acc:.4f}"
+        std = "" if row.val_acc_std is None else f"{row.val_acc_std:.4f}"
         epochs = "" if row.epochs is None else str(row.epochs)
         values = "  ".join(f"{_cell(row.params.get(n)):>13}" for n in names)
-        line = f"{row.number:>5} {row.state:>8} {acc:>8} {epochs:>6}  {values}"
+        line = f"{row.number:>5} {row.state:>8} {acc:>8} " + (f"{std:>8} " if spread else "")
+        line += f"{epochs:>6}  {values}"
         print(f"{line}  {row.reason}" if row.reason else line)
 
 

@@ -14,6 +14,7 @@ CIFAR-10 they use small training subsets as the course notebooks do.
     lr-range                 the learning-rate range test: loss against an exponentially rising rate
     augmentations            a picture grid of what each --augment augmentation does
     filters                  the notes' hand-made kernels on real images; a run's learned filters
+    lbfgs                    L-BFGS vs full-batch GD, SGD and Adam: loss against time (digits)
 
 `init` trains nothing and draws its batch from a unit gaussian, as the CS231n notes do, so it
 loads no data set; `lr-range` trains for a number of updates rather than epochs;
@@ -48,6 +49,7 @@ from tinyvision.experiments.lr_range import lr_range, smooth_losses, suggest_lea
 from tinyvision.experiments.normalization import batchnorm_weight_scale, norm_batch_size
 from tinyvision.experiments.optimisation import overfit, update_rules
 from tinyvision.experiments.regularization import augmentations, dropout
+from tinyvision.experiments.second_order import lbfgs_comparison
 from tinyvision.image_filters import KERNEL_NAMES
 
 __all__ = [
@@ -62,6 +64,7 @@ __all__ = [
     "experiment_settings",
     "filters",
     "initialisation",
+    "lbfgs_comparison",
     "load_experiment_data",
     "load_experiment_images",
     "lr_range",
@@ -293,6 +296,24 @@ EXPERIMENTS: dict[str, Experiment] = {
             },
         },
     ),
+    "lbfgs": Experiment(
+        lbfgs_comparison,
+        "L-BFGS vs full-batch GD, SGD and Adam: training loss against time",
+        {
+            # Softmax and logistic regression are small convex problems on the 8x8 digits;
+            # on CIFAR-10 pixels they would say nothing the digits do not.
+            "digits": {
+                "num_training": 1257,
+                "epochs": 50,
+                "batch_size": 50,
+                "learning_rates": {"gd": 1.0, "sgd": 0.1, "adam": 1e-2},
+                "lbfgs_iterations": 100,
+                "reg": 1e-3,
+                "weight_scale": 1e-2,
+                "positive_class": 8,
+            },
+        },
+    ),
 }
 
 
@@ -319,6 +340,11 @@ def experiment_settings(
         )
     if dataset not in DATASETS:
         raise ValueError(f"unknown dataset {dataset!r}; choose one of {', '.join(DATASETS)}")
+    if dataset not in EXPERIMENTS[name].settings:
+        raise ValueError(
+            f"experiment {name!r} runs on {', '.join(EXPERIMENTS[name].settings)} only, "
+            f"not {dataset!r}; leave out --dataset"
+        )
     settings = copy.deepcopy(dict(EXPERIMENTS[name].settings[dataset]))
     unknown = sorted(set(overrides or {}) - set(settings))
     if unknown:

@@ -1,8 +1,10 @@
 """The linear classifiers (`--model softmax`, `--model svm`) of assignment 1.
 
 They train with their own minibatch SGD (`LinearClassifier.train`, as in the course) on
-mean-centred rows with the bias column appended. On raw CIFAR-10 pixels the run folder also
-gets `templates.png`, the learned weights of each class drawn as an image.
+mean-centred rows with the bias column appended, or, with `--update-rule lbfgs`, with L-BFGS
+on the whole training set (`LinearClassifier.train_lbfgs`; --epochs caps its iterations). On
+raw CIFAR-10 pixels the run folder also gets `templates.png`, the learned weights of each
+class drawn as an image.
 """
 
 from __future__ import annotations
@@ -34,12 +36,15 @@ def fit(
     verbose: bool,
     resume: Path | None,
 ) -> dict[str, Any]:
-    """config.epochs passes of SGD, one `train` call per epoch so each epoch can be reported.
+    """config.epochs passes of SGD, one `train` call per epoch so each epoch can be reported;
+    with update_rule "lbfgs", up to config.epochs iterations of full-batch L-BFGS instead.
 
     The learning rate decays between calls exactly as one long call would decay it, and the
     classifier's generator carries on, so the result is the same as a single call.
     returns the loss of every update and the train and val accuracy after every epoch
     """
+    if config.update_rule == "lbfgs":
+        return _fit_lbfgs(model, config, prepared, verbose)
     X_train, y_train = prepared.X["train"], prepared.data["y_train"]
     steps = math.ceil(len(y_train) / config.batch_size)
     history: dict[str, Any] = {
@@ -61,10 +66,7 @@ def fit(
             verbose=False,
         )
         history["loss_history"].extend(float(v) for v in losses)
-        train_acc = float(
-            np.mean(model.predict(X_train[:_ACCURACY_SAMPLE]) == y_train[:_ACCURACY_SAMPLE])
-        )
-        val_acc = float(np.mean(model.predict(prepared.X["val"]) == prepared.data["y_val"]))
+        train_acc, val_acc = _accuracies(model, prepared)
         history["train_acc_history"].append(train_acc)
         history["val_acc_history"].append(val_acc)
         if verbose:
@@ -80,6 +82,49 @@ def fit(
             )
         learning_rate *= config.lr_decay
     return history
+
+
+def _accuracies(model: LinearClassifier, prepared: Prepared) -> tuple[float, float]:
+    """Accuracy on (the first _ACCURACY_SAMPLE rows of) the training split, and on val."""
+    X_train, y_train = prepared.X["train"], prepared.data["y_train"]
+    train_acc = np.mean(model.predict(X_train[:_ACCURACY_SAMPLE]) == y_train[:_ACCURACY_SAMPLE])
+    val_acc = np.mean(model.predict(prepared.X["val"]) == prepared.data["y_val"])
+    return float(train_acc), float(val_acc)
+
+
+def _fit_lbfgs(
+    model: LinearClassifier, config: TrainConfig, prepared: Prepared, verbose: bool
+) -> dict[str, Any]:
+    """Up to config.epochs L-BFGS iterations on the whole training split.
+
+    returns the full-batch loss after every iteration, with its seconds and passes over the
+    data, and the train and val accuracy at the end (recorded at the last iteration)
+    """
+    lbfgs = model.train_lbfgs(
+        prepared.X["train"], prepared.data["y_train"], reg=config.reg, max_iter=config.epochs
+    )
+    train_acc, val_acc = _accuracies(model, prepared)
+    if verbose:
+        logger.info(
+            "L-BFGS: %d iterations, %d passes, loss %.4f, train acc %.4f, val acc %.4f, "
+            "%.1f s (%s)",
+            len(lbfgs.losses) - 1,
+            lbfgs.passes[-1],
+            lbfgs.losses[-1],
+            train_acc,
+            val_acc,
+            lbfgs.seconds[-1],
+            lbfgs.message,
+        )
+    return {
+        "loss_history": lbfgs.losses[1:],
+        "train_acc_history": [train_acc],
+        "val_acc_history": [val_acc],
+        "acc_epochs": [max(len(lbfgs.losses) - 1, 1)],
+        "lbfgs_seconds": lbfgs.seconds,
+        "lbfgs_passes": lbfgs.passes,
+        "lbfgs_message": lbfgs.message,
+    }
 
 
 def plot_templates(
@@ -113,6 +158,7 @@ def _register(name: str, model_class: type[LinearClassifier], defaults: dict) ->
             checkpoint=None,
             artifacts=plot_templates,
             scores=LinearClassifier.scores,
+            full_batch=True,
         )
     )
 

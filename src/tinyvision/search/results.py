@@ -17,6 +17,8 @@ class TrialRow:
     val_acc: the accuracy it returned (complete) or last reported (pruned); None otherwise
     params: the searched settings it drew, as Optuna stores them
     reason: why a failed or pruned trial stopped ("" otherwise)
+    val_acc_std: with folds (k-fold or leave-one-out), the standard deviation of the folds'
+        validation accuracies around val_acc, their mean; None otherwise
     """
 
     number: int
@@ -27,6 +29,7 @@ class TrialRow:
     seconds: float | None
     params: dict[str, Any]
     reason: str
+    val_acc_std: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -68,6 +71,7 @@ def trial_rows(study: Any) -> list[TrialRow]:
             seconds=t.user_attrs.get("seconds"),
             params=dict(t.params),
             reason=_reason(t),
+            val_acc_std=t.user_attrs.get("val_acc_std"),
         )
         for t in study.get_trials(deepcopy=False)
     ]

@@ -6,7 +6,8 @@ A space is written in TOML (or given as the same dict):
     dataset = "digits"
     sampler = "tpe"            # grid, random or tpe
     pruner = "median"          # median, halving or none
-    folds = 0                  # k >= 2: score each trial by k-fold cross-validation
+    folds = 0                  # k >= 2: score each trial by k-fold cross-validation;
+                               # "loo": leave-one-out (k = N, at most 500 examples)
     [fixed]                    # TrainConfig fields every trial shares
     epochs = 10
     [search.learning_rate]     # one table per searched TrainConfig field
@@ -35,11 +36,14 @@ from tinyvision.config import TrainConfig, check_setting, config_fields
 from tinyvision.config_files import parse_toml, to_toml
 
 __all__ = [
+    "LEAVE_ONE_OUT",
+    "LEAVE_ONE_OUT_LIMIT",
     "PARAM_TYPES",
     "PRUNERS",
     "SAMPLERS",
     "Param",
     "SearchSpace",
+    "check_leave_one_out",
     "default_space",
     "load_space",
     "parse_space",
@@ -52,6 +56,29 @@ PRUNERS = ("median", "halving", "none")
 
 # Points per axis when the grid sampler meets a continuous range.
 GRID_POINTS = 4
+
+# folds = "loo": as many folds as training examples, each holding out one. It trains one model
+# per example, so it is for small training sets only.
+LEAVE_ONE_OUT = "loo"
+LEAVE_ONE_OUT_LIMIT = 500
+
+
+def check_leave_one_out(num_examples: int, source: str = "search space") -> None:
+    """Raise ValueError unless leave-one-out can run on num_examples training examples.
+
+    num_examples: N, the size of the training split (or the fixed num_training)
+    raises ValueError for N > LEAVE_ONE_OUT_LIMIT (N trainings per trial) or N < 2
+    """
+    if num_examples > LEAVE_ONE_OUT_LIMIT:
+        raise ValueError(
+            f"{source}: folds: leave-one-out trains one model per training example, and the "
+            f"training split has {num_examples} (at most {LEAVE_ONE_OUT_LIMIT} allowed); use "
+            f"folds = K (e.g. folds = 10) or fix num_training <= {LEAVE_ONE_OUT_LIMIT} in [fixed]"
+        )
+    if num_examples < 2:
+        raise ValueError(
+            f"{source}: folds: leave-one-out needs at least 2 training examples, got {num_examples}"
+        )
 
 
 @dataclass(frozen=True)
@@ -97,9 +124,10 @@ class SearchSpace:
     fixed: dict[str, Any] = field(default_factory=dict)
     sampler: str = "tpe"
     pruner: str = "median"
-    folds: int = 0
+    folds: int | str = 0
     """0: a trial scores on the validation split; k >= 2: the mean validation accuracy of k-fold
-    cross-validation on the training split (the folds of np.array_split, as the course's kNN)."""
+    cross-validation on the training split (the folds of np.array_split, as the course's kNN);
+    "loo": leave-one-out, k = N folds of one example each (N <= LEAVE_ONE_OUT_LIMIT)."""
 
     def base_config(self) -> TrainConfig:
         """The TrainConfig every trial starts from (searched fields then set per trial)."""
@@ -176,12 +204,16 @@ def parse_space(values: dict[str, Any], source: str = "search space") -> SearchS
     sampler = _string(values, "sampler", source, default="tpe", choices=SAMPLERS)
     pruner = _string(values, "pruner", source, default="median", choices=PRUNERS)
     folds = values.get("folds", 0)
-    if isinstance(folds, bool) or not isinstance(folds, int) or folds == 1 or folds < 0:
+    is_count = isinstance(folds, int) and not isinstance(folds, bool)
+    if folds != LEAVE_ONE_OUT and (not is_count or folds == 1 or folds < 0):
         raise ValueError(
-            f"{source}: folds: expected 0 (score on the validation split) or a number of folds "
-            f">= 2, got {folds!r}"
+            f"{source}: folds: expected 0 (score on the validation split), a number of folds "
+            f'>= 2 or "{LEAVE_ONE_OUT}" (leave-one-out), got {folds!r}'
         )
     fixed = _parse_fixed(values.get("fixed", {}), source)
+    if folds == LEAVE_ONE_OUT and fixed.get("num_training") is not None:
+        # Refused before any training; without a fixed size the first trial checks the data.
+        check_leave_one_out(fixed["num_training"], source)
     if "search" in values:
         params = _parse_params(values["search"], source)
     else:

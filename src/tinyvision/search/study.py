@@ -30,7 +30,7 @@ from tinyvision.config import TrainConfig, resolve_config
 from tinyvision.errors import TrainingDivergedError
 from tinyvision.pipeline import fit
 from tinyvision.search.pruning import report_epoch
-from tinyvision.search.space import Param, SearchSpace
+from tinyvision.search.space import LEAVE_ONE_OUT, Param, SearchSpace, check_leave_one_out
 
 __all__ = [
     "STUDY_DB",
@@ -281,6 +281,7 @@ class Objective:
             scores = {
                 k: float(np.mean([s[k] for s in fold_scores])) for k in ("train_acc", "val_acc")
             }
+            trial.set_user_attr("val_acc_std", float(np.std([s["val_acc"] for s in fold_scores])))
         else:
             # Without a pruner there is nothing to decide each epoch: report nothing.
             reports = None if self.space.pruner == "none" else trial
@@ -309,15 +310,20 @@ class Objective:
         return {"train_acc": float(scores["train_acc"]), "val_acc": float(scores["val_acc"])}
 
 
-def fold_splits(prepared: Any, num_folds: int) -> Iterator[Any]:
+def fold_splits(prepared: Any, num_folds: int | str) -> Iterator[Any]:
     """prepared with each fold of its training split as the validation split, in turn.
 
     The folds are np.array_split of the training examples in order (the course's kNN
     cross-validation); the other folds are the training split. The inputs keep the
     preprocessing fitted on the whole training split.
-    raises ValueError when there are fewer training examples than folds
+    num_folds: K >= 2, or "loo" (leave-one-out): K = N, each example held out alone
+    raises ValueError when there are fewer training examples than folds, or for "loo" more
+        than LEAVE_ONE_OUT_LIMIT of them
     """
     count = len(prepared.data["y_train"])
+    if num_folds == LEAVE_ONE_OUT:
+        check_leave_one_out(count)
+        num_folds = count
     if count < num_folds:
         raise ValueError(
             f"{num_folds}-fold cross-validation needs at least {num_folds} training examples, "
