@@ -63,8 +63,10 @@ register(
         build=build,
         description="small U-Net for semantic segmentation on the NumPy engine (Solver)",
         defaults={
+            # On the generated scenes: 15 epochs of 37 updates, about 10 s each on one core,
+            # reached 0.800 test pixel accuracy with seed 0 (README, "--model unet").
             "segmentation": {
-                "epochs": 6,
+                "epochs": 15,
                 "batch_size": 8,
                 "update_rule": "adam",
                 "learning_rate": 3e-3,
