@@ -146,6 +146,10 @@ _TIME_LABELS = np.array([[1, 0, 3], [2, 2, 0]])
 _TIME_MASK = np.array([[True, True, False], [True, False, False]])
 _ATTN_MASK = np.tril(np.ones((3, 4)), k=1)  # query i attends to keys 0..i+1
 _SOFTMAX_MASK = _ATTN_MASK.astype(bool)
+# Labels of a (2, 3, 4) image batch for 3 classes, void (-1) among them.
+_PIXEL_LABELS = np.array(
+    [[[0, 2, -1, 1], [1, 1, 0, -1], [2, 0, 0, 1]], [[-1, -1, 2, 0], [1, 2, 2, 0], [0, 1, -1, 2]]]
+)
 
 
 def _lstm_step_forward(**inputs: np.ndarray) -> tuple[tuple[np.ndarray, np.ndarray], Any]:
@@ -335,6 +339,17 @@ def gradient_checks() -> dict[str, GradientCheck]:
             lambda x, w, b: L.conv_forward_fast(x, w, b, _conv(1, 1)),
             L.conv_backward_fast,
         ),
+        "conv_transpose": _pair(
+            _inputs(x=n(2, 3, 3, 4), w=n(3, 2, 2, 2), b=n(2)),
+            lambda x, w, b: L.conv_transpose_forward(x, w, b, _conv(2, 0)),
+            L.conv_transpose_backward,
+        ),
+        "conv_transpose_overlapping": _pair(
+            _inputs(x=n(2, 3, 3, 4), w=n(3, 2, 3, 3), b=n(2)),
+            lambda x, w, b: L.conv_transpose_forward(x, w, b, _conv(2, 1)),
+            L.conv_transpose_backward,
+        ),
+        "pixel_softmax_loss": _loss(L.pixel_softmax_loss, (2, 3, 3, 4), _PIXEL_LABELS),
         "max_pool": _pair(
             images,
             lambda x: L.max_pool_forward_naive(x, _pool(2, 2, 2)),

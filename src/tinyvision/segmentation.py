@@ -1,6 +1,8 @@
-"""Semantic segmentation runs (I2DL): data, scores and pictures of `--model segmentation`.
+"""Semantic segmentation runs (I2DL): data, scores and pictures of `--model segmentation`
+and `--model unet`.
 
-The Task (see tinyvision.registry) behind `tinyvision train --model segmentation`: it reads a
+The Task (see tinyvision.registry) behind `tinyvision train --model segmentation` (PyTorch
+Lightning, its own fit) and `--model unet` (NumPy, trained by the SegmentationSolver): it reads a
 folder in the course's layout (tinyvision.data.segmentation) - the course's MSRC-v2 files
 with `--data-dir`, else the generated scenes, written into `<data root>/segmentation` the
 first time (tinyvision.data.segmentation_generator) - standardises the images per channel and
@@ -36,6 +38,7 @@ from tinyvision.data.segmentation import (
 )
 from tinyvision.errors import DataError
 from tinyvision.registry import ModelSpec
+from tinyvision.segmentation_solver import pixel_accuracy
 
 __all__ = [
     "SEGMENTATION",
@@ -47,7 +50,8 @@ __all__ = [
 ]
 
 SPLITS = ("train", "val", "test")
-# Training images scored for train_pixel_acc (the rest would only cost time).
+# Training images scored for train_pixel_acc, at the end and by the Solver after each epoch
+# (the rest would only cost time).
 _TRAIN_EVAL_LIMIT = 100
 
 logger = logging.getLogger(__name__)
@@ -66,19 +70,6 @@ _COMMON_DEFAULTS: dict[str, Any] = {
     "dropout": 0.0,
     "augment": False,
 }
-
-
-def pixel_accuracy(predicted: np.ndarray, target: np.ndarray) -> float:
-    """The fraction of non-void pixels whose predicted label is the target label.
-
-    predicted: (...) int labels; target: (...) int labels of the same shape, -1 for void
-    returns a float in [0, 1]; nan when every target pixel is void
-    """
-    labelled = target != VOID
-    count = int(labelled.sum())
-    if count == 0:
-        return float("nan")
-    return float((predicted[labelled] == target[labelled]).sum() / count)
 
 
 @dataclass
@@ -247,8 +238,40 @@ class SegmentationTask:
         X = {s: ((data[f"X_{s}"] - prep["mean"]) / prep["std"]).astype(dtype) for s in splits}
         return SegmentationPrepared(data=data, prep=prep, X=X, backbone=backbone)
 
-    def solver(self, model: Any, config: TrainConfig, prepared: Any, **kwargs: Any) -> Any:
-        raise ValueError("segmentation models train through their own fit (PyTorch Lightning)")
+    def solver(
+        self, model: Any, config: TrainConfig, prepared: SegmentationPrepared, **kwargs: Any
+    ) -> Any:
+        """A SegmentationSolver for a NumPy model (--model unet) on the train and val splits,
+        set up from config; kwargs (out_dir, verbose, ...) take precedence. The Lightning
+        models (--model segmentation) train through their own fit and never ask for one."""
+        from tinyvision.segmentation_solver import SegmentationSolver
+
+        num_train = len(prepared.data["y_train"])
+        options = dict(
+            update_rule=config.update_rule,
+            optim_config={"learning_rate": config.learning_rate},
+            lr_decay=config.lr_decay,
+            lr_schedule=config.schedule,
+            schedule_options=config.schedule_options(),
+            clip_value=config.clip_value,
+            clip_norm=config.clip_norm,
+            max_norm=config.max_norm,
+            batch_size=config.batch_size,
+            num_epochs=config.epochs,
+            patience=config.patience,
+            num_train_samples=_TRAIN_EVAL_LIMIT,
+            print_every=max(1, num_train // config.batch_size // 4),
+            seed=config.seed,
+        )
+        if "lr_schedule" in kwargs:
+            del options["schedule_options"]
+        data = {
+            "X_train": prepared.X["train"],
+            "y_train": prepared.data["y_train"],
+            "X_val": prepared.X["val"],
+            "y_val": prepared.data["y_val"],
+        }
+        return SegmentationSolver(model, data, **{**options, **kwargs})
 
     def score(
         self,

@@ -8,6 +8,7 @@ course's `from cs231n.layers import *` does.
 from .activations import *
 from .affine import *
 from .conv import *
+from .conv_transpose import *
 from .dropout import *
 from .losses import *
 from .normalization import *

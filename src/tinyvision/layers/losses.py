@@ -35,6 +35,7 @@ __all__ = [
     "log_softmax",
     "mse_loss",
     "apply_reduction",
+    "pixel_softmax_loss",
     "softmax_loss",
     "svm_loss",
 ]
@@ -138,6 +139,63 @@ def _softmax_loss(
     dlosses = np.exp(log_probs)
     dlosses[rows, y] -= 1
     return apply_reduction(-log_probs[rows, y], dlosses, reduction)
+
+
+def pixel_softmax_loss(
+    x: np.ndarray, y: np.ndarray, ignore_index: int = -1
+) -> tuple[np.floating, np.ndarray]:
+    """Softmax cross-entropy at every pixel, mean over the pixels whose label is not ignored.
+
+    The segmentation loss, torch's cross_entropy(x, y, ignore_index=...) on (N, C, H, W)
+    scores: softmax_loss's maths on the labelled pixels as rows. The default ignore_index is
+    our segmentation data's void label, -1 (torch's default is -100). When every pixel is
+    ignored the loss is 0 and dx is zero (torch gives nan): such a batch teaches nothing.
+    x: (N, C, H, W) class scores, float32 or float64
+    y: (N, H, W) integer labels, each in [0, C) or equal to ignore_index
+    ignore_index: the label of pixels that add nothing to the loss
+    returns loss (scalar of x's dtype), dx (N, C, H, W) of x's dtype
+    raises ValueError for scores that are not 4-d, labels of another shape, non-integer
+        labels, or labels outside [0, C) other than ignore_index
+    """
+    x = np.asarray(x)
+    if x.ndim != 4:
+        raise ValueError(f"x must be (N, C, H, W) class scores, got shape {x.shape}")
+    y = np.asarray(y)
+    expected = (x.shape[0], *x.shape[2:])
+    if y.shape != expected:
+        raise ValueError(
+            f"y must be (N, H, W) = {expected}, one label per pixel of x {x.shape}, got shape "
+            f"{y.shape}"
+        )
+    if y.size and y.dtype.kind not in "iu":
+        raise ValueError(f"y must hold integer labels, got dtype {y.dtype}")
+    num_classes = x.shape[1]
+    bad = (y != ignore_index) & ((y < 0) | (y >= num_classes))
+    if bad.any():
+        position = tuple(int(i) for i in np.argwhere(bad)[0])
+        raise ValueError(
+            f"y must hold labels in [0, {num_classes}) or ignore_index {ignore_index}, got "
+            f"{y[position]} at {position}"
+        )
+    return _pixel_softmax_loss(x, y.astype(np.int64, copy=False), ignore_index)
+
+
+def _pixel_softmax_loss(
+    x: np.ndarray, y: np.ndarray, ignore_index: int
+) -> tuple[np.floating, np.ndarray]:
+    """pixel_softmax_loss for labels already checked."""
+    n_images, num_classes, height, width = x.shape
+    scores = x.transpose(0, 2, 3, 1).reshape(-1, num_classes)  # (N*H*W, C), a pixel per row
+    labels = y.reshape(-1)
+    kept = labels != ignore_index
+    count = int(kept.sum())
+    dscores = np.zeros_like(scores)
+    if count == 0:
+        return x.dtype.type(0), dscores.reshape(x.shape)
+    loss, dkept = _softmax_loss(scores[kept], labels[kept], reduction="sum")
+    dscores[kept] = dkept / count
+    dx = dscores.reshape(n_images, height, width, num_classes).transpose(0, 3, 1, 2)
+    return x.dtype.type(loss / count), np.ascontiguousarray(dx)
 
 
 def l1_loss(

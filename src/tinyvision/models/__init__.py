@@ -15,6 +15,7 @@ from tinyvision.models import (
     segmentation,
     torch_captioning,
     torch_cnn,
+    unet,
     vae,
 )
 
@@ -30,5 +31,6 @@ __all__ = [
     "segmentation",
     "torch_captioning",
     "torch_cnn",
+    "unet",
     "vae",
 ]

@@ -9,9 +9,11 @@ See `tinyvision.nn.module` for how to write a new module.
 from .activation import LeakyReLU, Maxout, ReLU, RReLU, Sigmoid, Tanh
 from .container import LOSSES, Sequential
 from .conv import Conv2d
+from .conv_transpose import ConvTranspose2d
 from .dropout import Dropout, Dropout2d, VanillaDropout
 from .flatten import Flatten
 from .linear import Linear
+from .losses import PixelCrossEntropy
 from .memory import (
     LayerMemory,
     MemoryReport,
@@ -24,6 +26,7 @@ from .normalization import BatchNorm1d, LayerNorm
 from .pooling import AvgPool2d, GlobalAvgPool2d, MaxPool2d
 from .residual import ResidualBlock
 from .spatial_normalization import BatchNorm2d, GroupNorm, InstanceNorm2d
+from .unet import UNet
 
 __all__ = [
     "LOSSES",
@@ -31,6 +34,7 @@ __all__ = [
     "BatchNorm1d",
     "BatchNorm2d",
     "Conv2d",
+    "ConvTranspose2d",
     "Dropout",
     "Dropout2d",
     "Flatten",
@@ -46,12 +50,14 @@ __all__ = [
     "MemoryReport",
     "Module",
     "ParameterView",
+    "PixelCrossEntropy",
     "RReLU",
     "ReLU",
     "ResidualBlock",
     "Sequential",
     "Sigmoid",
     "Tanh",
+    "UNet",
     "VanillaDropout",
     "format_memory_report",
     "measure_memory",

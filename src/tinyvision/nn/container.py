@@ -77,16 +77,6 @@ class Sequential(Module):
             dout = module.backward(dout)
         return dout
 
-    def _forward_in_mode(self, X: np.ndarray, training: bool) -> np.ndarray:
-        """Forward pass in the given mode, leaving every module's own mode as it was."""
-        previous = [(module, module.training) for _, module in self.named_modules()]
-        self.train(training)
-        try:
-            return self.forward(X)
-        finally:
-            for module, mode in previous:
-                module.training = mode
-
     def loss(
         self, X: np.ndarray, y: np.ndarray | None = None
     ) -> np.ndarray | tuple[float, dict[str, np.ndarray]]:

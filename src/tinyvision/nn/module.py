@@ -194,6 +194,16 @@ class Module(Model, ABC):
         """Switch to evaluation mode: running statistics for batch norm, no dropout."""
         return self.train(False)
 
+    def _forward_in_mode(self, X: np.ndarray, training: bool) -> np.ndarray:
+        """Forward pass in the given mode, leaving every module's own mode as it was."""
+        previous = [(module, module.training) for _, module in self.named_modules()]
+        self.train(training)
+        try:
+            return self.forward(X)
+        finally:
+            for module, mode in previous:
+                module.training = mode
+
     def zero_grad(self) -> None:
         """Forget the gradients of the last backward pass."""
         for _, module in self.named_modules():
