@@ -154,6 +154,8 @@ def test_cli_fit_with_lbfgs_records_the_loss_per_iteration_and_the_solver_models
     assert history["val_acc_history"] == [np.mean(model.predict(X[60:]) == y[60:])]
     with pytest.raises(ValueError, match="--update-rule lbfgs .* --model fc does not offer"):
         resolve_config(TrainConfig(model="fc", dataset="digits", update_rule="lbfgs"))
+    with pytest.raises(ValueError, match="--update-rule takes sgd or lbfgs, got 'adam'"):
+        resolve_config(TrainConfig(model="svm", dataset="digits", update_rule="adam"))
 
 
 def test_lbfgs_experiment_writes_its_figure_and_table(tmp_path, capsys):

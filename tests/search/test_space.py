@@ -89,6 +89,12 @@ def test_a_toml_file_parses_into_typed_params_and_round_trips(tmp_path):
             "newton",
         ),
         (
+            # lbfgs is an update rule, but only the linear models' own fit offers it.
+            _space(update_rule={"type": "choice", "values": ["adam", "lbfgs"]}),
+            "search.update_rule.values",
+            "--update-rule lbfgs trains full-batch",
+        ),
+        (
             _space(hidden_dims={"type": "choice", "values": [[64], ["wide"]]}),
             "search.hidden_dims.values",
             "items must be int",
@@ -144,6 +150,16 @@ def test_cifar10_linear_defaults_use_the_course_scale_of_rates():
     cifar = {p.name: p for p in default_space("svm", "cifar10").params}
     assert cifar["learning_rate"].high < digits["learning_rate"].low
     assert cifar["reg"].low > digits["reg"].high
+
+
+def test_lbfgs_is_a_choice_for_the_models_that_offer_it():
+    space = parse_space(
+        {
+            "model": "softmax",
+            "search": {"update_rule": {"type": "choice", "values": ["sgd", "lbfgs"]}},
+        }
+    )
+    assert space.params[0].values == ("sgd", "lbfgs")
 
 
 def test_a_space_without_search_table_takes_the_models_defaults():

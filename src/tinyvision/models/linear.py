@@ -145,6 +145,16 @@ def plot_templates(
     )
 
 
+def check(config: TrainConfig) -> None:
+    """The linear models train with their own minibatch SGD or full-batch L-BFGS, nothing else."""
+    if config.update_rule not in ("sgd", "lbfgs"):
+        raise ValueError(
+            f"--model {config.model} trains with its own minibatch SGD (the course's "
+            f"LinearClassifier.train) or with full-batch L-BFGS: --update-rule takes sgd or "
+            f"lbfgs, got {config.update_rule!r}"
+        )
+
+
 def _register(name: str, model_class: type[LinearClassifier], defaults: dict) -> None:
     register(
         ModelSpec(
@@ -156,6 +166,7 @@ def _register(name: str, model_class: type[LinearClassifier], defaults: dict) ->
             bias_column=True,
             fit=fit,
             checkpoint=None,
+            check=check,
             artifacts=plot_templates,
             scores=LinearClassifier.scores,
             full_batch=True,

@@ -376,13 +376,24 @@ def _parse_param(name: str, entry: Any, source: str) -> Param:
 
 
 def _check_resolves(space: SearchSpace, source: str) -> None:
-    """Refuse a space whose base config the model does not accept (data set, fixed settings)."""
+    """Refuse a space whose base config the model does not accept (data set, fixed settings),
+    or whose update-rule choices include one the model cannot train with (lbfgs for a model
+    trained by the Solver), before any trial runs rather than when a trial draws it."""
     from tinyvision.config import resolve_config
 
+    base = space.base_config()
     try:
-        resolve_config(space.base_config())
+        resolve_config(base)
     except ValueError as error:
         raise ValueError(f"{source}: {error}") from None
+    for param in space.params:
+        if param.name != "update_rule":
+            continue
+        for rule in param.values:
+            try:
+                resolve_config(dataclasses.replace(base, update_rule=rule))
+            except ValueError as error:
+                raise ValueError(f"{source}: search.update_rule.values: {error}") from None
 
 
 # Ranges that reach good models on the embedded digits within their default epochs; CIFAR-10
