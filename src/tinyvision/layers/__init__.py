@@ -7,9 +7,11 @@ course's `from cs231n.layers import *` does.
 
 from .activations import *
 from .affine import *
+from .concat import *
 from .conv import *
 from .dropout import *
 from .losses import *
 from .normalization import *
+from .padding import *
 from .pooling import *
 from .regularization import *

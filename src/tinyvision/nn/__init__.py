@@ -7,6 +7,7 @@ See `tinyvision.nn.module` for how to write a new module.
 """
 
 from .activation import LeakyReLU, Maxout, ReLU, RReLU, Sigmoid, Tanh
+from .branches import Branches
 from .container import LOSSES, Sequential
 from .conv import Conv2d
 from .dropout import Dropout, Dropout2d, VanillaDropout
@@ -21,15 +22,18 @@ from .memory import (
 )
 from .module import Module, ParameterView
 from .normalization import BatchNorm1d, LayerNorm
+from .padding import ZeroPad2d
 from .pooling import AvgPool2d, GlobalAvgPool2d, MaxPool2d
 from .residual import ResidualBlock
 from .spatial_normalization import BatchNorm2d, GroupNorm, InstanceNorm2d
+from .summary import LayerRow, format_summary, summarize, total_parameters
 
 __all__ = [
     "LOSSES",
     "AvgPool2d",
     "BatchNorm1d",
     "BatchNorm2d",
+    "Branches",
     "Conv2d",
     "Dropout",
     "Dropout2d",
@@ -39,6 +43,7 @@ __all__ = [
     "InstanceNorm2d",
     "LayerMemory",
     "LayerNorm",
+    "LayerRow",
     "LeakyReLU",
     "Linear",
     "MaxPool2d",
@@ -53,7 +58,11 @@ __all__ = [
     "Sigmoid",
     "Tanh",
     "VanillaDropout",
+    "ZeroPad2d",
     "format_memory_report",
+    "format_summary",
     "measure_memory",
     "memory_report",
+    "summarize",
+    "total_parameters",
 ]
