@@ -120,12 +120,14 @@ class ThreeLayerConvNet(Model):
         W1, W2, W3 = (self.params[name] for name in ("W1", "W2", "W3"))
         num_filters, channels, filter_size, _ = W1.shape
         layers = Sequential(
-            Conv2d(channels, num_filters, filter_size, padding=self.conv_param["pad"]),
+            Conv2d(
+                channels, num_filters, filter_size, padding=self.conv_param["pad"], dtype=self.dtype
+            ),
             ReLU(),
             MaxPool2d(2),
-            Linear(*W2.shape),
+            Linear(*W2.shape, dtype=self.dtype),
             ReLU(),
-            Linear(*W3.shape),
+            Linear(*W3.shape, dtype=self.dtype),
         )
         names = {"0.W": "W1", "0.b": "b1", "3.W": "W2", "3.b": "b2", "5.W": "W3", "5.b": "b3"}
         layers.params = {name: self.params[ours].copy() for name, ours in names.items()}
