@@ -8,6 +8,8 @@ input gradient, and those add up, because every branch read the same input.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import numpy as np
 
 from ..layers import channel_concat_backward, channel_concat_forward
@@ -42,7 +44,7 @@ class Branches(Module):
     def __len__(self) -> int:
         return len(self._modules)
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[Module]:
         return iter(self._modules.values())
 
     def forward(self, x: np.ndarray) -> np.ndarray:

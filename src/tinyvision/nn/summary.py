@@ -131,7 +131,8 @@ def total_parameters(rows: Sequence[LayerRow]) -> int:
 def format_summary(rows: Sequence[LayerRow], input_shape: Sequence[int]) -> str:
     """The rows as a text table with a totals line (what `tinyvision describe` prints)."""
     lines = [f"{'layer':<6}{'type':<22}{'output shape':<16}{'params':>10}  receptive field"]
-    lines.append(f"{'':<6}{'input':<22}{_shape(tuple(input_shape)):<16}{'':>10}  {_field(rows)}")
+    shape, field = _shape(tuple(input_shape)), _input_field(rows)
+    lines.append(f"{'':<6}{'input':<22}{shape:<16}{'':>10}  {field}")
     for row in rows:
         field = "-" if row.receptive_field is None else _square(row.receptive_field)
         shape = _shape(row.output_shape)
@@ -230,5 +231,6 @@ def _shape(shape: tuple[int, ...]) -> str:
     return " x ".join(str(v) for v in shape)
 
 
-def _field(rows: Sequence[LayerRow]) -> str:
+def _input_field(rows: Sequence[LayerRow]) -> str:
+    """An input pixel sees itself; a vector input has no field."""
     return "1" if rows and rows[0].geometry is not None else "-"
