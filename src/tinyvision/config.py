@@ -257,6 +257,10 @@ class TrainConfig(RunConfig):
     )
     blocks_per_stage: int | None = setting("conv layers per convnet stage", check="positive_int")
     residual: bool | None = setting("convnet stages of residual blocks (a small ResNet)")
+    depth: int | None = setting(
+        "layers of the vgg: 11, 13, 16 or 19, the VGG paper's configurations A, B, D and E",
+        check="positive_int",
+    )
     augment: tuple[str, ...] | None = setting(
         "augmentations of the training images, a list of flip, crop (shifts of up to H/8), "
         "jitter, rotate, shear and blur (tinyvision.data.augmentations); --augment alone "

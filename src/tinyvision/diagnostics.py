@@ -373,6 +373,14 @@ def gradient_checks() -> dict[str, GradientCheck]:
         "global_avg_pool": _pair(
             _inputs(x=n(2, 3, 4, 5)), L.global_avg_pool_forward, L.global_avg_pool_backward
         ),
+        "zero_pad": _pair(
+            _inputs(x=n(2, 3, 3, 4)), lambda x: L.zero_pad_forward(x, 2), L.zero_pad_backward
+        ),
+        "channel_concat": _pair(
+            _inputs(a=n(2, 3, 4, 4), b=n(2, 1, 4, 4), c=n(2, 2, 4, 4)),
+            lambda a, b, c: L.channel_concat_forward((a, b, c)),
+            L.channel_concat_backward,
+        ),
         "affine_relu": _pair(
             x_w_b, layer_utils.affine_relu_forward, layer_utils.affine_relu_backward
         ),

@@ -169,3 +169,38 @@ def test_linear_activation_stacks_match_torch_for_any_size(sizes, activation):
     assert_same(*run_both(ours, theirs, x, dout))
     assert_close(ours.grads["0.W"], linear.weight.grad.numpy().T, **TOL, name="0.W")
     assert_close(ours.grads["0.b"], linear.bias.grad.numpy(), **TOL, name="0.b")
+
+
+def test_zero_pad2d_matches_torch(rng):
+    x, dout = rng.standard_normal((2, 3, 4, 5)), rng.standard_normal((2, 3, 8, 9))
+    assert_same(*run_both(nn.ZeroPad2d(2), torch.nn.ZeroPad2d(2), x, dout))
+
+
+class _TorchConcat(torch.nn.Module):
+    def __init__(self, *branches):
+        super().__init__()
+        self.branches = torch.nn.ModuleList(branches)
+
+    def forward(self, x):
+        return torch.cat([branch(x) for branch in self.branches], dim=1)
+
+
+def test_branches_match_torch_cat_of_the_same_paths(rng):
+    """Three paths of different widths, one of them parameter-free; dx sums the paths'."""
+    conv = nn.Conv2d(3, 4, 3, padding=1, seed=3)
+    ours = nn.Branches(
+        conv, nn.Sequential(nn.ZeroPad2d(1), nn.MaxPool2d(3, stride=1)), nn.Conv2d(3, 2, 1, seed=4)
+    )
+    theirs = _TorchConcat(
+        torch.nn.Conv2d(3, 4, 3, padding=1),
+        torch.nn.Sequential(torch.nn.ZeroPad2d(1), torch.nn.MaxPool2d(3, 1)),
+        torch.nn.Conv2d(3, 2, 1),
+    ).double()
+    with torch.no_grad():
+        for index, module in ((0, theirs.branches[0]), (2, theirs.branches[2])):
+            module.weight.copy_(torch.from_numpy(ours.params[f"{index}.W"]))
+            module.bias.copy_(torch.from_numpy(ours.params[f"{index}.b"]))
+    x, dout = rng.standard_normal((2, 3, 5, 5)), rng.standard_normal((2, 9, 5, 5))
+    assert_same(*run_both(ours, theirs, x, dout))
+    assert_close(ours.grads["0.W"], theirs.branches[0].weight.grad.numpy(), **TOL, name="0.W")
+    assert_close(ours.grads["2.b"], theirs.branches[2].bias.grad.numpy(), **TOL, name="2.b")

@@ -137,12 +137,15 @@ def test_missing_and_malformed_files_say_so(tmp_path):
 def test_every_classifier_has_a_default_space_its_configs_resolve_in(model):
     if model.startswith("torch"):
         pytest.importorskip("torch", reason="the PyTorch track needs: pip install -e '.[torch]'")
-    space = default_space(model)
+    # The named architectures take only CIFAR-10's 32x32 images.
+    dataset = "digits" if "digits" in registry.get(model).defaults else "cifar10"
+    space = default_space(model, dataset)
     assert space.params and space.model == model
     for param in space.params:
         # Each end of every range (and every choice) is a setting the model accepts.
         for value in param.grid():
-            resolve_config(space.base_config().__class__(model=model, **{param.name: value}))
+            config_class = space.base_config().__class__
+            resolve_config(config_class(model=model, dataset=dataset, **{param.name: value}))
 
 
 def test_cifar10_linear_defaults_use_the_course_scale_of_rates():

@@ -23,6 +23,7 @@ from tinyvision.layer_utils import *
 from tinyvision.layers import *
 from tinyvision.layers.losses import _softmax_loss
 from tinyvision.model import Model
+from tinyvision.nn import Conv2d, Linear, MaxPool2d, ReLU, Sequential
 from tinyvision.validation import check_labels, check_non_negative, check_positive_int
 
 __all__ = ["ThreeLayerConvNet", *_layer_utils.__all__]
@@ -111,6 +112,26 @@ class ThreeLayerConvNet(Model):
         for i, (name, shape) in enumerate(shapes.items(), start=1):
             self.params[name] = init_weight(weight_init, shape, rng, weight_scale, self.dtype)
             self.params[f"b{i}"] = np.zeros(shape[0] if i == 1 else shape[1], dtype=self.dtype)
+
+    def to_modules(self) -> Sequential:
+        """The same network as tinyvision.nn modules holding copies of the weights, for a
+        layer table (tinyvision.nn.summary, `tinyvision describe`); training it leaves this
+        model as it was."""
+        W1, W2, W3 = (self.params[name] for name in ("W1", "W2", "W3"))
+        num_filters, channels, filter_size, _ = W1.shape
+        layers = Sequential(
+            Conv2d(
+                channels, num_filters, filter_size, padding=self.conv_param["pad"], dtype=self.dtype
+            ),
+            ReLU(),
+            MaxPool2d(2),
+            Linear(*W2.shape, dtype=self.dtype),
+            ReLU(),
+            Linear(*W3.shape, dtype=self.dtype),
+        )
+        names = {"0.W": "W1", "0.b": "b1", "3.W": "W2", "3.b": "b2", "5.W": "W3", "5.b": "b3"}
+        layers.params = {name: self.params[ours].copy() for name, ours in names.items()}
+        return layers
 
     def loss(
         self, X: np.ndarray, y: np.ndarray | None = None

@@ -14,6 +14,7 @@ from tinyvision import __version__, parallel, pipeline
 from tinyvision.cli import (
     caption,
     data,
+    describe,
     evaluate,
     experiment,
     gradcheck,
@@ -46,6 +47,7 @@ examples:
   tinyvision evaluate runs/softmax-digits-...        reproduce a run's test accuracy
   tinyvision predict runs/softmax-digits-... my.png  classify your own pictures
   tinyvision gradcheck                               verify every layer's backward pass
+  tinyvision describe --model resnet                 layers, parameters, receptive fields
 """
 
 
@@ -59,7 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"tinyvision {__version__}")
     add_global_options(parser)
     subparsers = parser.add_subparsers(title="commands", metavar="COMMAND")
-    for command in (train, evaluate, predict, tune, experiment, caption, data, gradcheck):
+    for command in (train, evaluate, predict, tune, experiment, caption, data, gradcheck, describe):
         command.register(subparsers)
     for command_parser in command_parsers(parser):
         add_global_options(command_parser, on_command=True)

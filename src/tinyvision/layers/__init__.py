@@ -7,10 +7,12 @@ course's `from cs231n.layers import *` does.
 
 from .activations import *
 from .affine import *
+from .concat import *
 from .conv import *
 from .conv_transpose import *
 from .dropout import *
 from .losses import *
 from .normalization import *
+from .padding import *
 from .pooling import *
 from .regularization import *

@@ -4,6 +4,7 @@ One module per family; a new model is a new module here plus its import line bel
 """
 
 from tinyvision.models import (
+    architectures,
     autoencoder_transfer,
     captioning,
     conv,
@@ -20,6 +21,7 @@ from tinyvision.models import (
 )
 
 __all__ = [
+    "architectures",
     "autoencoder_transfer",
     "captioning",
     "conv",

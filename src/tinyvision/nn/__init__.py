@@ -7,6 +7,7 @@ See `tinyvision.nn.module` for how to write a new module.
 """
 
 from .activation import LeakyReLU, Maxout, ReLU, RReLU, Sigmoid, Tanh
+from .branches import Branches
 from .container import LOSSES, Sequential
 from .conv import Conv2d
 from .conv_transpose import ConvTranspose2d
@@ -23,9 +24,11 @@ from .memory import (
 )
 from .module import Module, ParameterView
 from .normalization import BatchNorm1d, LayerNorm
+from .padding import ZeroPad2d
 from .pooling import AvgPool2d, GlobalAvgPool2d, MaxPool2d
 from .residual import ResidualBlock
 from .spatial_normalization import BatchNorm2d, GroupNorm, InstanceNorm2d
+from .summary import LayerRow, format_summary, summarize, total_parameters
 from .unet import UNet
 
 __all__ = [
@@ -33,6 +36,7 @@ __all__ = [
     "AvgPool2d",
     "BatchNorm1d",
     "BatchNorm2d",
+    "Branches",
     "Conv2d",
     "ConvTranspose2d",
     "Dropout",
@@ -43,6 +47,7 @@ __all__ = [
     "InstanceNorm2d",
     "LayerMemory",
     "LayerNorm",
+    "LayerRow",
     "LeakyReLU",
     "Linear",
     "MaxPool2d",
@@ -59,7 +64,11 @@ __all__ = [
     "Tanh",
     "UNet",
     "VanillaDropout",
+    "ZeroPad2d",
     "format_memory_report",
+    "format_summary",
     "measure_memory",
     "memory_report",
+    "summarize",
+    "total_parameters",
 ]

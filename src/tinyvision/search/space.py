@@ -447,6 +447,14 @@ _DEFAULT_SEARCH: dict[str, dict[str, dict[str, Any]]] = {
         "learning_rate": {"type": "log-uniform", "low": 3e-4, "high": 1e-2},
         "reg": {"type": "log-uniform", "low": 1e-5, "high": 1e-2},
     },
+    # The named architectures (CIFAR-10 only): Adam's rate and the weight decay.
+    **{
+        name: {
+            "learning_rate": {"type": "log-uniform", "low": 3e-4, "high": 3e-3},
+            "reg": {"type": "log-uniform", "low": 1e-5, "high": 1e-2},
+        }
+        for name in ("lenet5", "alexnet-small", "vgg", "inception", "resnet")
+    },
 }
 
 
