@@ -70,3 +70,15 @@ def test_a_state_of_other_widths_is_refused_by_name():
     net = UNet(5, in_channels=3, channels=(3, 4, 6), seed=0)
     with pytest.raises(ValueError, match="missing .*unknown"):
         load_numpy_state(TorchUNet(5, 3, (3, 4)).double(), net.state_dict())
+
+
+def test_describe_counts_the_parameters_of_the_default_unets_twin():
+    from tinyvision.config import TrainConfig, resolve_config
+    from tinyvision.model_summary import describe_model
+    from tinyvision.nn import total_parameters
+    from tinyvision.segmentation import NUM_CLASSES
+
+    config = resolve_config(TrainConfig(model="unet"))
+    twin = TorchUNet(NUM_CLASSES, 3, config.channels, batchnorm=True)
+    described = total_parameters(describe_model("unet").rows)
+    assert described == sum(p.numel() for p in twin.parameters())

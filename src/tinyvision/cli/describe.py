@@ -14,11 +14,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "describe",
         help="print a model's layer table (shapes, parameters, receptive fields)",
-        description="Build a registered image classifier at its tuned defaults for a data\n"
-        "set's image shape (no data is read) and print each layer's output shape, number of\n"
-        "parameters and receptive field in input pixels, then the totals.",
+        description="Build a registered image classifier (or the segmentation U-Net) at its\n"
+        "tuned defaults for a data set's image shape (no data is read) and print each layer's\n"
+        "output shape, number of parameters and receptive field in input pixels, then the\n"
+        "totals.",
         epilog="examples:\n  tinyvision describe --model resnet\n"
-        "  tinyvision describe --model cnn --dataset digits",
+        "  tinyvision describe --model cnn --dataset digits\n  tinyvision describe --model unet",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument(
@@ -26,9 +27,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument(
         "--dataset",
-        default="cifar10",
         choices=[name for name, (shape, _) in DATASET_SHAPES.items() if len(shape) == 3],
-        help="the data set whose images the model is built for (default: cifar10)",
+        help="the data set whose images a classifier is built for (default: cifar10; the "
+        "U-Net always takes the segmentation images)",
     )
     parser.set_defaults(handler=run)
 

@@ -12,6 +12,11 @@ the standard recurrence, per spatial axis, for a kernel k, stride s and padding 
 A composite layer (a ResidualBlock, Branches) has the largest field of its paths. A global
 average pool, a Flatten or a Linear of a feature map sees the whole map. The field is the
 theoretical one: near the border part of it falls on padding, outside the image.
+
+A UNet is listed by its children in forward order (`UNet.walk`). Its up-sampling makes neighbouring
+decoder units see fields of two sizes, which the recurrence cannot express, so its fields come
+from following, for every unit of a probe image large enough to have an interior, the first and
+last input pixel it depends on through each layer (`_unet_fields`); a row gives the largest.
 """
 
 from __future__ import annotations
@@ -24,12 +29,14 @@ import numpy as np
 from .branches import Branches
 from .container import Sequential
 from .conv import Conv2d
+from .conv_transpose import ConvTranspose2d
 from .flatten import Flatten
 from .linear import Linear
 from .module import Module
 from .padding import ZeroPad2d
 from .pooling import AvgPool2d, GlobalAvgPool2d, MaxPool2d
 from .residual import ResidualBlock
+from .unet import UNet
 
 __all__ = ["LayerRow", "format_summary", "summarize", "total_parameters"]
 
@@ -103,6 +110,8 @@ def summarize(model: Module, input_shape: Sequence[int]) -> list[LayerRow]:
     shape = tuple(int(v) for v in input_shape)
     if not shape or any(v < 1 for v in shape):
         raise ValueError(f"input_shape must be positive sizes, e.g. (3, 32, 32), got {shape}")
+    if isinstance(model, UNet):
+        return _unet_rows(model, shape)
     layers = list(model._modules.items()) if isinstance(model, Sequential) else [("", model)]
     geometry = _start(shape)
     x = np.zeros((1, *shape), dtype=_dtype(model))
@@ -130,13 +139,19 @@ def total_parameters(rows: Sequence[LayerRow]) -> int:
 
 def format_summary(rows: Sequence[LayerRow], input_shape: Sequence[int]) -> str:
     """The rows as a text table with a totals line (what `tinyvision describe` prints)."""
-    lines = [f"{'layer':<6}{'type':<22}{'output shape':<16}{'params':>10}  receptive field"]
+    name_width = max([6, *(len(row.name) + 2 for row in rows)])
+    type_width = max([22, *(len(row.layer) + 2 for row in rows)])
+    header = f"{'layer':<{name_width}}{'type':<{type_width}}{'output shape':<16}{'params':>10}"
+    lines = [f"{header}  receptive field"]
     shape, field = _shape(tuple(input_shape)), _input_field(rows)
-    lines.append(f"{'':<6}{'input':<22}{shape:<16}{'':>10}  {field}")
+    lines.append(f"{'':<{name_width}}{'input':<{type_width}}{shape:<16}{'':>10}  {field}")
     for row in rows:
         field = "-" if row.receptive_field is None else _square(row.receptive_field)
         shape = _shape(row.output_shape)
-        lines.append(f"{row.name:<6}{row.layer:<22}{shape:<16}{row.params:>10,}  {field}")
+        lines.append(
+            f"{row.name:<{name_width}}{row.layer:<{type_width}}{shape:<16}{row.params:>10,}  "
+            f"{field}"
+        )
     last = rows[-1].receptive_field if rows else None
     whole = "" if last is None else f", receptive field {_square(last)} pixels"
     lines.append(f"total: {total_parameters(rows):,} parameters in {len(rows)} layers{whole}")
@@ -220,6 +235,11 @@ def _describe(module: Module) -> str:
         return f"{name} {kh}x{kw}/{module.stride}"
     if isinstance(module, Linear):
         return f"{name} ({module.out_features})"
+    if isinstance(module, Sequential):
+        convs = [child for child in module if isinstance(child, Conv2d)]
+        if convs and len({c.kernel_size for c in convs}) == 1:
+            kh, kw = convs[0].kernel_size
+            return f"{len(convs)} x Conv2d {kh}x{kw} ({convs[-1].out_channels})"
     return name
 
 
@@ -234,3 +254,107 @@ def _shape(shape: tuple[int, ...]) -> str:
 def _input_field(rows: Sequence[LayerRow]) -> str:
     """An input pixel sees itself; a vector input has no field."""
     return "1" if rows and rows[0].geometry is not None else "-"
+
+
+# Per spatial axis and unit of a feature map: the first and last input pixel it depends on.
+Spans = tuple[np.ndarray, np.ndarray]
+
+
+def _unet_rows(model: UNet, shape: tuple[int, ...]) -> list[LayerRow]:
+    """A UNet's children in forward order, shapes from a forward pass on zeros."""
+    model.check_input(np.zeros((1, *shape)))
+    x = np.zeros((1, *shape), dtype=_dtype(model))
+    modes = [(module, module.training) for _, module in model.named_modules()]
+    model.eval()
+    try:
+        outputs = list(
+            model.walk(
+                x, lambda module, value: module(value), lambda a, b: np.concatenate([a, b], 1)
+            )
+        )
+    finally:
+        for module, mode in modes:
+            module.training = mode
+    fields = _unet_fields(model)
+    rows = []
+    for name, out in outputs:
+        child = model._modules[name]
+        params = sum(int(np.size(p)) for _, p in child.named_parameters())
+        jump = shape[1] // out.shape[2]
+        geometry = tuple(
+            Axis(size, field, jump, (field - 1) / 2)
+            for size, field in zip(out.shape[2:], fields[name], strict=True)
+        )
+        rows.append(LayerRow(name, _describe(child), out.shape[1:], params, geometry))
+    return rows
+
+
+def _unet_fields(model: UNet) -> dict[str, tuple[int, int]]:
+    """The largest receptive field (rows, columns) of each child's output units.
+
+    A probe 8 times the smallest input the UNet takes (at least 64 pixels) leaves units whose
+    fields lie inside it, so clipping the spans to the probe does not shrink the largest.
+    """
+    size = max(64, 8 * model.size_multiple)
+    spans = (np.arange(size), np.arange(size))
+    start = (spans, spans)
+    fields = {}
+    for name, (rows, cols) in model.walk(start, _spans_through, _join_spans):
+        fields[name] = (int(np.max(rows[1] - rows[0] + 1)), int(np.max(cols[1] - cols[0] + 1)))
+    return fields
+
+
+def _spans_through(module: Module, spans: tuple[Spans, Spans]) -> tuple[Spans, Spans]:
+    """The input pixels each unit depends on after module, per axis."""
+    if isinstance(module, Sequential):
+        for child in module:
+            spans = _spans_through(child, spans)
+        return spans
+    kernel = getattr(module, "kernel_size", None)
+    if kernel is None:
+        return spans  # an elementwise layer
+    stride, padding = module.stride, getattr(module, "padding", 0)
+    transposed = isinstance(module, ConvTranspose2d)
+    return tuple(
+        _transposed_window(axis, k, stride, padding)
+        if transposed
+        else _window_spans(axis, k, stride, padding)
+        for axis, k in zip(spans, kernel, strict=True)
+    )
+
+
+def _window_spans(axis: Spans, kernel: int, stride: int, padding: int) -> Spans:
+    """Output unit o of a window (conv, pool) reads units o*stride - padding + t, t < kernel."""
+    first, last = axis
+    n = first.size
+    n_out = (n + 2 * padding - kernel) // stride + 1
+    taps = np.arange(n_out)[:, None] * stride - padding + np.arange(kernel)
+    inside = (taps >= 0) & (taps < n)
+    clipped = np.clip(taps, 0, n - 1)
+    big = np.iinfo(np.int64).max
+    return (
+        np.where(inside, first[clipped], big).min(axis=1),
+        np.where(inside, last[clipped], -big).max(axis=1),
+    )
+
+
+def _transposed_window(axis: Spans, kernel: int, stride: int, padding: int) -> Spans:
+    """Output unit o of a transposed conv gets input units i with i*stride - padding + t = o."""
+    first, last = axis
+    n = first.size
+    n_out = (n - 1) * stride - 2 * padding + kernel
+    sources = np.arange(n)[:, None] * stride - padding + np.arange(kernel)
+    big = np.iinfo(np.int64).max
+    lo, hi = np.full(n_out, big), np.full(n_out, -big)
+    inside = (sources >= 0) & (sources < n_out)
+    units = np.broadcast_to(np.arange(n)[:, None], sources.shape)
+    np.minimum.at(lo, sources[inside], first[units[inside]])
+    np.maximum.at(hi, sources[inside], last[units[inside]])
+    return lo, hi
+
+
+def _join_spans(skip: tuple[Spans, Spans], up: tuple[Spans, Spans]) -> tuple[Spans, Spans]:
+    """A concatenation along the channels: each unit sees what either path saw."""
+    return tuple(
+        (np.minimum(a[0], b[0]), np.maximum(a[1], b[1])) for a, b in zip(skip, up, strict=True)
+    )

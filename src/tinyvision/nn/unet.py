@@ -14,7 +14,8 @@ skips instead); and batch norm follows each convolution (the paper predates it).
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -30,6 +31,15 @@ from .pooling import MaxPool2d
 from .spatial_normalization import BatchNorm2d
 
 __all__ = ["UNet", "double_conv"]
+
+
+def _apply(module: Module, x: np.ndarray) -> np.ndarray:
+    return module(x)
+
+
+def _concatenate_channels(skip: np.ndarray, up: np.ndarray) -> np.ndarray:
+    """The skip connection: [skip, up-sampled] along the channels."""
+    return np.concatenate([skip, up], axis=1)
 
 
 def double_conv(
@@ -170,17 +180,35 @@ class UNet(Module):
     def forward(self, x: np.ndarray) -> np.ndarray:
         """x: (N, in_channels, H, W); returns scores (N, num_classes, H, W)."""
         self.check_input(x)
+        *_, (_, scores) = self.walk(x, _apply, _concatenate_channels)
+        return scores
+
+    def walk(
+        self,
+        x: Any,
+        apply: Callable[[Module, Any], Any],
+        join: Callable[[Any, Any], Any],
+    ) -> Iterator[tuple[str, Any]]:
+        """Follow the data through the children: yield (child name, its output) in forward
+        order, each child applied by apply(module, input), and each skip joined with the
+        up-sampled map by join(skip, up) before the decoder stage. forward walks arrays; the
+        layer table (tinyvision.nn.summary) walks the pixels each unit sees."""
         m = self._modules
         skips = []
         for i in range(self.depth):
-            x = m[f"enc{i}"](x)
+            x = apply(m[f"enc{i}"], x)
+            yield f"enc{i}", x
             skips.append(x)
-            x = m[f"pool{i}"](x)
-        x = m["bottleneck"](x)
+            x = apply(m[f"pool{i}"], x)
+            yield f"pool{i}", x
+        x = apply(m["bottleneck"], x)
+        yield "bottleneck", x
         for i in reversed(range(self.depth)):
-            x = np.concatenate([skips[i], m[f"up{i}"](x)], axis=1)
-            x = m[f"dec{i}"](x)
-        return m["head"](x)
+            up = apply(m[f"up{i}"], x)
+            yield f"up{i}", up
+            x = apply(m[f"dec{i}"], join(skips[i], up))
+            yield f"dec{i}", x
+        yield "head", apply(m["head"], x)
 
     def backward(self, dout: np.ndarray) -> np.ndarray:
         """dout: (N, num_classes, H, W); fills every child's grads; returns dx of x's shape.
