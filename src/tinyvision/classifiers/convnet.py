@@ -9,8 +9,9 @@ before it) gives the class scores:
     = [conv(32)-bn-relu x2 - pool] - [conv(64)-bn-relu x2 - pool] - [conv(128)-bn-relu x2 - pool]
       - global average pool - linear(10)
 
-ConvNet is a Sequential, so it has `params` / `loss(X, y)` for the Solver, `state_dict()`
-(running statistics included) and train/eval modes.
+ConvNet is an ImageClassifier (a Sequential that checks its images, as the named architectures
+are), so it has `params` / `loss(X, y)` for the Solver, `state_dict()` (running statistics
+included) and train/eval modes.
 """
 
 from __future__ import annotations
@@ -29,9 +30,10 @@ from tinyvision.nn import (
     Module,
     ReLU,
     ResidualBlock,
-    Sequential,
 )
 from tinyvision.validation import check_positive_int
+
+from .architectures.base import ImageClassifier
 
 __all__ = ["ConvNet"]
 
@@ -52,7 +54,7 @@ def _check_input_shape(input_shape: Sequence[int], stages: int) -> tuple[int, in
     return channels, height, width
 
 
-class ConvNet(Sequential):
+class ConvNet(ImageClassifier):
     """[{conv-bn-relu or residual block} x blocks_per_stage - maxpool] per stage - GAP - linear.
 
     Parameter names are Sequential's dotted paths ("0.W", "1.gamma", ...); L2 regularisation
@@ -92,7 +94,8 @@ class ConvNet(Sequential):
         widths = [check_positive_int(c, f"channels[{i}]") for i, c in enumerate(channels)]
         blocks = check_positive_int(blocks_per_stage, "blocks_per_stage")
         num_classes = check_positive_int(num_classes, "num_classes")
-        in_channels, _, _ = _check_input_shape(input_shape, len(widths))
+        image_shape = _check_input_shape(input_shape, len(widths))
+        in_channels = image_shape[0]
         if not 0 <= dropout < 1:
             raise ValueError(
                 f"dropout is the probability of dropping a feature, in [0, 1); got {dropout}"
@@ -124,23 +127,4 @@ class ConvNet(Sequential):
         if dropout > 0:
             layers.append(Dropout(dropout))
         layers.append(Linear(in_channels, num_classes, seed=next(seeds), dtype=dtype))
-        super().__init__(*layers, reg=reg)
-        self.input_shape = tuple(int(v) for v in input_shape)
-        self.dtype = np.dtype(dtype)
-
-    def loss(
-        self, X: np.ndarray, y: np.ndarray | None = None
-    ) -> np.ndarray | tuple[float, dict[str, np.ndarray]]:
-        """Scores (evaluation mode), or loss and gradients (training mode), as Sequential.loss.
-
-        X: (N, C, H, W) images matching input_shape; cast to the model's dtype
-        y: (N,) int labels, or None
-        returns scores (N, num_classes), or (loss, grads keyed like params)
-        """
-        X = np.asarray(X)
-        if X.ndim != 4 or X.shape[1:] != self.input_shape:
-            raise ValueError(
-                f"X must be (N, {', '.join(map(str, self.input_shape))}) images, got shape "
-                f"{X.shape}; images are channels-first (N, C, H, W)"
-            )
-        return super().loss(X.astype(self.dtype, copy=False), y)
+        super().__init__(layers, image_shape, reg, dtype)
