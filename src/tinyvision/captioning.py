@@ -189,27 +189,12 @@ class CaptioningTask:
     ) -> CaptioningSolver:
         """A CaptioningSolver for model (kwargs: out_dir, verbose, resume, ...)."""
         num_captions = len(prepared.data["train_captions"])
-        return CaptioningSolver(
-            model,
-            prepared.data,
-            update_rule=config.update_rule,
-            optim_config={"learning_rate": config.learning_rate},
-            lr_decay=config.lr_decay,
-            lr_schedule=config.schedule,
-            schedule_options=config.schedule_options(),
-            clip_value=config.clip_value,
-            clip_norm=config.clip_norm,
-            max_norm=config.max_norm,
-            batch_size=config.batch_size,
-            num_epochs=config.epochs,
-            num_train_samples=config.num_eval or 1000,
-            num_val_samples=config.num_eval,
-            print_every=max(1, num_captions // config.batch_size // 4),
-            val_metric=config.val_metric,
-            patience=config.patience,
-            seed=config.seed,
-            **kwargs,
-        )
+        options = config.solver_options(num_captions) | {
+            "num_train_samples": config.num_eval or 1000,
+            "num_val_samples": config.num_eval,
+            "val_metric": config.val_metric,
+        }
+        return CaptioningSolver(model, prepared.data, **{**options, **kwargs})
 
     def score(
         self,

@@ -526,22 +526,9 @@ class ClassificationTask:
         from tinyvision.solver import Solver
 
         y_train = prepared.data["y_train"]
-        options = dict(
-            update_rule=config.update_rule,
-            optim_config={"learning_rate": config.learning_rate},
-            lr_decay=config.lr_decay,
-            lr_schedule=config.schedule,
-            schedule_options=config.schedule_options(),
-            clip_value=config.clip_value,
-            clip_norm=config.clip_norm,
-            max_norm=config.max_norm,
-            batch_size=config.batch_size,
-            num_epochs=config.epochs,
-            patience=config.patience,
-            print_every=max(1, len(y_train) // config.batch_size // 4),
-            seed=config.seed,
-            sample_weights=training_sample_weights(config, prepared),
-        )
+        options = config.solver_options(len(y_train)) | {
+            "sample_weights": training_sample_weights(config, prepared)
+        }
         # A named schedule's options mean nothing to a schedule object given in kwargs.
         if "lr_schedule" in kwargs:
             del options["schedule_options"]

@@ -210,6 +210,26 @@ class RunConfig(JsonConfig):
         """The Solver's schedule_options: the settings of the named schedules."""
         return {"decay_k": self.decay_k, "milestones": self.milestones, "gamma": self.gamma}
 
+    def solver_options(self, num_train: int) -> dict[str, Any]:
+        """The Solver keyword arguments every task sets from its run's settings (the update
+        rule and its rate, schedule, clipping, max-norm, batches, epochs, patience, seed), with
+        a progress line four times per epoch of num_train examples."""
+        return {
+            "update_rule": self.update_rule,
+            "optim_config": {"learning_rate": self.learning_rate},
+            "lr_decay": self.lr_decay,
+            "lr_schedule": self.schedule,
+            "schedule_options": self.schedule_options(),
+            "clip_value": self.clip_value,
+            "clip_norm": self.clip_norm,
+            "max_norm": self.max_norm,
+            "batch_size": self.batch_size,
+            "num_epochs": self.epochs,
+            "patience": self.patience,
+            "print_every": max(1, num_train // self.batch_size // 4),
+            "seed": self.seed,
+        }
+
 
 @dataclass
 class TrainConfig(RunConfig):

@@ -247,22 +247,7 @@ class SegmentationTask:
         from tinyvision.segmentation_solver import SegmentationSolver
 
         num_train = len(prepared.data["y_train"])
-        options = dict(
-            update_rule=config.update_rule,
-            optim_config={"learning_rate": config.learning_rate},
-            lr_decay=config.lr_decay,
-            lr_schedule=config.schedule,
-            schedule_options=config.schedule_options(),
-            clip_value=config.clip_value,
-            clip_norm=config.clip_norm,
-            max_norm=config.max_norm,
-            batch_size=config.batch_size,
-            num_epochs=config.epochs,
-            patience=config.patience,
-            num_train_samples=_TRAIN_EVAL_LIMIT,
-            print_every=max(1, num_train // config.batch_size // 4),
-            seed=config.seed,
-        )
+        options = config.solver_options(num_train) | {"num_train_samples": _TRAIN_EVAL_LIMIT}
         if "lr_schedule" in kwargs:
             del options["schedule_options"]
         data = {
