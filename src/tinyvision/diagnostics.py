@@ -339,6 +339,13 @@ def gradient_checks() -> dict[str, GradientCheck]:
             lambda x, w, b: L.conv_forward_fast(x, w, b, _conv(1, 1)),
             L.conv_backward_fast,
         ),
+        # 16 input channels: conv_forward_fast runs Winograd's F(2x2, 3x3); the odd size
+        # exercises its border tiles.
+        "conv_winograd": _pair(
+            _inputs(x=n(1, 16, 3, 3), w=n(2, 16, 3, 3), b=n(2)),
+            lambda x, w, b: L.conv_forward_fast(x, w, b, _conv(1, 1)),
+            L.conv_backward_fast,
+        ),
         "conv_transpose": _pair(
             _inputs(x=n(2, 3, 3, 4), w=n(3, 2, 2, 2), b=n(2)),
             lambda x, w, b: L.conv_transpose_forward(x, w, b, _conv(2, 0)),
