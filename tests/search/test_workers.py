@@ -77,7 +77,11 @@ def test_an_interrupted_search_continues_without_losing_a_finished_trial(tmp_pat
     # below saw the third one complete.
     command += ["--trials", "10000", "--out", str(out), "--no-retrain"]
     env = {**os.environ, "PYTHONPATH": SRC}
-    search = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    # Nothing reads the search's output while it runs: a pipe would fill with Optuna's log
+    # lines and block the search (and its exit on SIGINT) on a write.
+    search = subprocess.Popen(
+        command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     try:
         deadline = time.time() + 60
         while time.time() < deadline:
