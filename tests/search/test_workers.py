@@ -67,8 +67,15 @@ def test_an_interrupted_search_continues_without_losing_a_finished_trial(tmp_pat
     env = {**os.environ, "PYTHONPATH": SRC}
     # Nothing reads the search's output while it runs: a pipe would fill with Optuna's log
     # lines and block the search (and its exit on SIGINT) on a write.
+    # A shell running the tests in the background hands its children SIGINT ignored, and a
+    # Python started so never installs its KeyboardInterrupt handler: give the search the
+    # default action, as a terminal's Ctrl-C would find it.
     search = subprocess.Popen(
-        command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        command,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     try:
         # Wait for the study file, then let trials run: reading the database while the search
