@@ -205,7 +205,7 @@ def plot_history(history: Mapping[str, Any], out_dir: str | os.PathLike) -> list
                 axes.plot(epochs, curve, marker="o", markersize=3, label=label)
         axes.set_xlabel("epoch")
         axes.set_ylabel("accuracy")
-        axes.set_title("Classification accuracy")
+        axes.set_title("Accuracy per epoch")
         # Below the plot, where it covers no curve.
         axes.legend(loc="upper center", bbox_to_anchor=(0.5, -0.15), ncol=2, frameon=False)
         figure.tight_layout()

@@ -248,6 +248,18 @@ def test_modules_list_their_parameters_for_regularisation_and_state():
             lambda: nn.Conv2d(3, 4, 3, padding=-1),
             r"padding must be a non-negative integer, got -1 \(int\)",
         ),
+        (
+            lambda: nn.ConvTranspose2d(3, 0),
+            r"out_channels must be a positive integer, got 0 \(int\)",
+        ),
+        (
+            lambda: nn.ConvTranspose2d(3, 4, padding=-1),
+            r"padding must be a non-negative integer, got -1 \(int\)",
+        ),
+        (
+            lambda: nn.ConvTranspose2d(3, 4, weight_init="gaussian", weight_scale=-0.1),
+            r"weight_scale must be .*-0.1",
+        ),
         (lambda: nn.MaxPool2d(0), r"kernel_size must be a positive integer, got 0 \(int\)"),
         (lambda: nn.AvgPool2d((2, 3)), r"stride must be given for the non-square .*\(2, 3\)"),
         (lambda: nn.BatchNorm2d(4, momentum=1.5), r"momentum must be in \[0, 1\].*1.5"),

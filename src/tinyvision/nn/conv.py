@@ -9,7 +9,7 @@ from ..layers import conv_backward_fast, conv_forward_fast
 from ..validation import check_non_negative, check_non_negative_int, check_positive_int
 from .module import Module
 
-__all__ = ["Conv2d", "pair"]
+__all__ = ["Conv2d", "ConvGeometry", "pair"]
 
 
 def pair(value: int | tuple[int, int], name: str) -> tuple[int, int]:
@@ -22,7 +22,51 @@ def pair(value: int | tuple[int, int], name: str) -> tuple[int, int]:
     return size, size
 
 
-class Conv2d(Module):
+class ConvGeometry(Module):
+    """What Conv2d and ConvTranspose2d share: channels, kernel, stride and padding.
+
+    The subclass creates the parameters; this checks the geometry, gives the course's
+    conv_param dict and refuses inputs with the wrong number of channels.
+    """
+
+    regularized = ("W",)
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: int | tuple[int, int],
+        stride: int,
+        padding: int,
+    ) -> None:
+        super().__init__()
+        self.in_channels = check_positive_int(in_channels, "in_channels")
+        self.out_channels = check_positive_int(out_channels, "out_channels")
+        self.kernel_size = pair(kernel_size, "kernel_size")
+        self.stride = check_positive_int(stride, "stride")
+        self.padding = check_non_negative_int(padding, "padding")
+
+    @property
+    def conv_param(self) -> dict[str, int]:
+        """The course's conv_param dict of this layer."""
+        return {"stride": self.stride, "pad": self.padding}
+
+    def check_input(self, x: np.ndarray) -> None:
+        """Raise ValueError unless x is (N, in_channels, H, W)."""
+        if np.ndim(x) != 4 or np.shape(x)[1] != self.in_channels:
+            raise ValueError(
+                f"{type(self).__name__}({self.in_channels}, {self.out_channels}) needs (N, "
+                f"{self.in_channels}, H, W) inputs, got shape {np.shape(x)}"
+            )
+
+    def extra_repr(self) -> str:
+        return (
+            f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
+            f"stride={self.stride}, padding={self.padding}"
+        )
+
+
+class Conv2d(ConvGeometry):
     """2-d convolution (cross-correlation, as torch.nn.Conv2d) of (N, C, H, W) inputs.
 
     Params "W" (out_channels, in_channels, kh, kw), the layout of torch's Conv2d.weight, and
@@ -30,8 +74,6 @@ class Conv2d(Module):
     course's layers do, the padded size minus the kernel must be a multiple of the stride
     (torch silently drops the leftover border pixels; here forward raises ValueError).
     """
-
-    regularized = ("W",)
 
     def __init__(
         self,
@@ -59,12 +101,7 @@ class Conv2d(Module):
         seed: seed of the initialisation; None follows np.random.seed
         dtype: float dtype of the parameters
         """
-        super().__init__()
-        self.in_channels = check_positive_int(in_channels, "in_channels")
-        self.out_channels = check_positive_int(out_channels, "out_channels")
-        self.kernel_size = pair(kernel_size, "kernel_size")
-        self.stride = check_positive_int(stride, "stride")
-        self.padding = check_non_negative_int(padding, "padding")
+        super().__init__(in_channels, out_channels, kernel_size, stride, padding)
         weight_scale = check_non_negative(weight_scale, "weight_scale")
         shape = (self.out_channels, self.in_channels, *self.kernel_size)
         self._params["W"] = init_weight(weight_init, shape, make_rng(seed), weight_scale, dtype)
@@ -74,18 +111,9 @@ class Conv2d(Module):
         else:
             self._zero_bias = np.zeros(self.out_channels, dtype=dtype)
 
-    @property
-    def conv_param(self) -> dict[str, int]:
-        """The course's conv_param dict of this layer."""
-        return {"stride": self.stride, "pad": self.padding}
-
     def forward(self, x: np.ndarray) -> np.ndarray:
         """x: (N, in_channels, H, W); returns (N, out_channels, H', W')."""
-        if np.ndim(x) != 4 or np.shape(x)[1] != self.in_channels:
-            raise ValueError(
-                f"Conv2d({self.in_channels}, {self.out_channels}) needs (N, {self.in_channels}, "
-                f"H, W) inputs, got shape {np.shape(x)}"
-            )
+        self.check_input(x)
         bias = self._params["b"] if self._zero_bias is None else self._zero_bias
         out, self.cache = conv_forward_fast(x, self._params["W"], bias, self.conv_param)
         return out
@@ -98,7 +126,4 @@ class Conv2d(Module):
         return dx
 
     def extra_repr(self) -> str:
-        return (
-            f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
-            f"stride={self.stride}, padding={self.padding}, bias={self._zero_bias is None}"
-        )
+        return f"{super().extra_repr()}, bias={self._zero_bias is None}"

@@ -6,14 +6,13 @@ import numpy as np
 
 from ..init import init_weight, make_rng
 from ..layers import conv_transpose_backward, conv_transpose_forward
-from ..validation import check_non_negative_int, check_positive_int
-from .conv import pair
-from .module import Module
+from ..validation import check_non_negative
+from .conv import ConvGeometry
 
 __all__ = ["ConvTranspose2d"]
 
 
-class ConvTranspose2d(Module):
+class ConvTranspose2d(ConvGeometry):
     """2-d transposed convolution of (N, C, H, W) inputs, as torch.nn.ConvTranspose2d.
 
     Params "W" (in_channels, out_channels, kh, kw), the layout of torch's
@@ -22,8 +21,6 @@ class ConvTranspose2d(Module):
     doubles H and W. The filters are initialised as a Conv2d(out_channels, in_channels)'s
     would be (fan-in in_channels * kh * kw), as torch does for this layer.
     """
-
-    regularized = ("W",)
 
     def __init__(
         self,
@@ -49,29 +46,16 @@ class ConvTranspose2d(Module):
         seed: seed of the initialisation; None follows np.random.seed
         dtype: float dtype of the parameters
         """
-        super().__init__()
-        self.in_channels = check_positive_int(in_channels, "in_channels")
-        self.out_channels = check_positive_int(out_channels, "out_channels")
-        self.kernel_size = pair(kernel_size, "kernel_size")
-        self.stride = check_positive_int(stride, "stride")
-        self.padding = check_non_negative_int(padding, "padding")
+        super().__init__(in_channels, out_channels, kernel_size, stride, padding)
+        weight_scale = check_non_negative(weight_scale, "weight_scale")
         conv_shape = (self.out_channels, self.in_channels, *self.kernel_size)
         weight = init_weight(weight_init, conv_shape, make_rng(seed), weight_scale, dtype)
         self._params["W"] = np.ascontiguousarray(weight.transpose(1, 0, 2, 3))
         self._params["b"] = np.zeros(self.out_channels, dtype=dtype)
 
-    @property
-    def conv_param(self) -> dict[str, int]:
-        """The course-style conv_param dict of this layer."""
-        return {"stride": self.stride, "pad": self.padding}
-
     def forward(self, x: np.ndarray) -> np.ndarray:
         """x: (N, in_channels, H, W); returns (N, out_channels, H', W')."""
-        if np.ndim(x) != 4 or np.shape(x)[1] != self.in_channels:
-            raise ValueError(
-                f"ConvTranspose2d({self.in_channels}, {self.out_channels}) needs (N, "
-                f"{self.in_channels}, H, W) inputs, got shape {np.shape(x)}"
-            )
+        self.check_input(x)
         out, self.cache = conv_transpose_forward(
             x, self._params["W"], self._params["b"], self.conv_param
         )
@@ -81,9 +65,3 @@ class ConvTranspose2d(Module):
         """dout: (N, out_channels, H', W'); stores grads "W" and "b"; returns dx."""
         dx, self._grads["W"], self._grads["b"] = conv_transpose_backward(dout, self.cache)
         return dx
-
-    def extra_repr(self) -> str:
-        return (
-            f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
-            f"stride={self.stride}, padding={self.padding}"
-        )

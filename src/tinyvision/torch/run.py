@@ -125,6 +125,15 @@ def _trainer(
     )
 
 
+def train_val_arrays(prepared: Any) -> dict[str, np.ndarray]:
+    """X_train, y_train, X_val and y_val of a prepared dataset, the ImageDataModule's arrays."""
+    return {
+        f"{kind}_{split}": prepared.X[split] if kind == "X" else prepared.data[f"y_{split}"]
+        for split in ("train", "val")
+        for kind in "Xy"
+    }
+
+
 def fit(
     model: TorchClassifier,
     config: Any,
@@ -147,11 +156,7 @@ def fit(
         (tinyvision.torch.pruning.LightningPruning), which may prune the run
     returns the history, with the keys of the NumPy Solver's history()
     """
-    arrays = {
-        f"{kind}_{split}": prepared.X[split] if kind == "X" else prepared.data[f"y_{split}"]
-        for split in ("train", "val")
-        for kind in "Xy"
-    }
+    arrays = train_val_arrays(prepared)
     data = ImageDataModule(
         arrays,
         batch_size=config.batch_size,

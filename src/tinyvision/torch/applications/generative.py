@@ -116,14 +116,9 @@ def fit_generative(
     returns the history (the Solver's keys, plus the terms' "<key>_history" lists)
     """
     from tinyvision.torch.data import ImageDataModule
-    from tinyvision.torch.run import train_module
+    from tinyvision.torch.run import train_module, train_val_arrays
 
-    arrays = {
-        "X_train": prepared.X["train"],
-        "y_train": prepared.data["y_train"],
-        "X_val": prepared.X["val"],
-        "y_val": prepared.data["y_val"],
-    }
+    arrays = train_val_arrays(prepared)
     data = ImageDataModule(arrays, batch_size=config.batch_size, seed=config.seed)
     history = train_module(
         model.module,
