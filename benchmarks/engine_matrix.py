@@ -431,6 +431,7 @@ def run_matrix(args: argparse.Namespace) -> dict:
             entry = {"matmul_peak_gflops": peak, "rows": rows}
             if not args.quick:
                 entry["memory"] = measure_memory(threads)
+                print_memory_row(threads, entry["memory"])
             results["threads"][str(threads)] = entry
     return results
 
@@ -449,6 +450,16 @@ def print_row(threads: int, row: dict, peak: float) -> None:
     print(
         f"{threads:>3} {row['case']:<54} {row['ours_ms']:9.2f} {row['torch_ms']:9.2f} "
         f"{row['ratio']:6.2f} {row['ratio_cpu']:5.2f} {gflops:>18} {of_peak:>7}",
+        flush=True,
+    )
+
+
+def print_memory_row(threads: int, memory: dict) -> None:
+    """The step's peak memory as a row of the table, MiB in the time columns."""
+    ours, theirs = memory["ours"]["peak_step_mib"], memory["torch"]["peak_step_mib"]
+    print(
+        f"{threads:>3} {'ConvNet step peak memory, MiB (not ms)':<54} {ours:9.0f} "
+        f"{theirs:9.0f} {ours / theirs:6.2f}",
         flush=True,
     )
 
