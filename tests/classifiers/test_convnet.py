@@ -128,7 +128,7 @@ def test_float32_model_keeps_float32():
         ({"blocks_per_stage": 0}, "blocks_per_stage must be a positive integer, got 0"),
         ({"input_shape": (2, 6, 4)}, r"multiples of 4, got input_shape \(2, 6, 4\)"),
         ({"input_shape": (4, 4)}, r"input_shape must be \(C, H, W\).*\(4, 4\)"),
-        ({"dropout": 1.0}, r"probability of dropping a feature, in \[0, 1\); got 1.0"),
+        ({"dropout": 1.0}, r"probability of dropping a unit, in \[0, 1\); got 1.0"),
         ({"reg": -0.1}, "reg must be a finite number >= 0, got -0.1"),
         ({"dtype": np.int64}, "dtype must be a float type"),
     ],

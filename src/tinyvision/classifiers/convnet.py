@@ -33,7 +33,7 @@ from tinyvision.nn import (
 )
 from tinyvision.validation import check_positive_int
 
-from .architectures.base import ImageClassifier
+from .architectures.base import ImageClassifier, check_dropout, check_stage_widths, layer_seeds
 
 __all__ = ["ConvNet"]
 
@@ -86,29 +86,15 @@ class ConvNet(ImageClassifier):
         seed: seed of the initialisation; None follows np.random.seed
         dtype: float dtype of parameters and computations (float64 for gradient checks)
         """
-        if isinstance(channels, (int, np.integer)) or len(channels) == 0:
-            raise ValueError(
-                f"channels must be a non-empty list of stage widths, got {channels!r}; for one "
-                "stage of 32 channels write (32,)"
-            )
-        widths = [check_positive_int(c, f"channels[{i}]") for i, c in enumerate(channels)]
+        widths = check_stage_widths(channels, 32)
         blocks = check_positive_int(blocks_per_stage, "blocks_per_stage")
         num_classes = check_positive_int(num_classes, "num_classes")
         image_shape = _check_input_shape(input_shape, len(widths))
         in_channels = image_shape[0]
-        if not 0 <= dropout < 1:
-            raise ValueError(
-                f"dropout is the probability of dropping a feature, in [0, 1); got {dropout}"
-            )
+        dropout = check_dropout(dropout)
         if not np.issubdtype(np.dtype(dtype), np.floating):
             raise ValueError(f"dtype must be a float type such as np.float32, got {dtype!r}")
-        # One independent seed per weighted layer, so a given seed fixes every initial weight.
-        count = len(widths) * blocks + 1
-        seeds = iter(
-            np.random.SeedSequence(seed).generate_state(count)
-            if seed is not None
-            else [None] * count
-        )
+        seeds = layer_seeds(seed)
 
         layers: list[Module] = []
         for width in widths:

@@ -19,6 +19,7 @@ __all__ = [
     "ImageClassifier",
     "check_dropout",
     "check_image_shape",
+    "check_stage_widths",
     "check_widths",
     "conv_bn_relu",
     "layer_seeds",
@@ -88,6 +89,16 @@ def check_widths(widths: Sequence[int], count: int, name: str, example: str) -> 
     if isinstance(widths, (int, np.integer)) or len(widths) != count:
         raise ValueError(f"{name} must be {count} positive ints such as {example}, got {widths!r}")
     return [check_positive_int(w, f"{name}[{i}]") for i, w in enumerate(widths)]
+
+
+def check_stage_widths(channels: Sequence[int], example: int) -> list[int]:
+    """One positive width per stage, at least one stage; example: a width for the message."""
+    if isinstance(channels, (int, np.integer)) or len(channels) == 0:
+        raise ValueError(
+            f"channels must be a non-empty list of stage widths, got {channels!r}; for one "
+            f"stage of {example} channels write ({example},)"
+        )
+    return [check_positive_int(c, f"channels[{i}]") for i, c in enumerate(channels)]
 
 
 def check_dropout(dropout: float) -> float:

@@ -23,7 +23,13 @@ import numpy as np
 from tinyvision.nn import GlobalAvgPool2d, Linear, MaxPool2d, Module, ResidualBlock
 from tinyvision.validation import check_positive_int
 
-from .base import ImageClassifier, check_image_shape, conv_bn_relu, layer_seeds
+from .base import (
+    ImageClassifier,
+    check_image_shape,
+    check_stage_widths,
+    conv_bn_relu,
+    layer_seeds,
+)
 
 __all__ = ["ResNet"]
 
@@ -51,12 +57,7 @@ class ResNet(ImageClassifier):
         seed: seed of the initialisation; None follows np.random.seed
         dtype: float dtype of parameters and computations (float64 for gradient checks)
         """
-        if isinstance(channels, (int, np.integer)) or len(channels) == 0:
-            raise ValueError(
-                f"channels must be a non-empty list of stage widths, got {channels!r}; for one "
-                "stage of 16 channels write (16,)"
-            )
-        widths = [check_positive_int(c, f"channels[{i}]") for i, c in enumerate(channels)]
+        widths = check_stage_widths(channels, 16)
         blocks = check_positive_int(blocks_per_stage, "blocks_per_stage")
         factor = 2 ** (len(widths) - 1)
         in_channels, height, width = check_image_shape(input_shape, "resnet", factor, factor)
