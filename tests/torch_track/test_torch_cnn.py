@@ -65,6 +65,15 @@ def test_torch_cnn_writes_a_run_folder_that_evaluates(tmp_path, capsys):
     assert top1 == pytest.approx(metrics["test_acc"], abs=1e-4)
 
 
+def test_lightning_progress_bars_go_to_stderr_leaving_stdout_to_the_results(tmp_path, capsys):
+    argv = ["train", *EXACT[:4], "--epochs", "1", "--num-training", "128", "--out"]
+    assert main([*argv, str(tmp_path / "run")]) == 0
+    printed = capsys.readouterr()
+    assert "Epoch 0:" in printed.err and "it/s" in printed.err
+    assert "Epoch 0:" not in printed.out and "it/s" not in printed.out
+    assert "test accuracy" in printed.out
+
+
 def test_without_the_extra_torch_cnn_says_how_to_install_it(tmp_path):
     script = textwrap.dedent(
         f"""

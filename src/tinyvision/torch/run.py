@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import importlib.util
 import logging
+import sys
 import tempfile
 import warnings
 from collections.abc import Iterator, Sequence
@@ -23,7 +24,12 @@ from typing import Any
 import numpy as np
 import pytorch_lightning as pl
 import torch
-from pytorch_lightning.callbacks import EarlyStopping, LearningRateMonitor, ModelCheckpoint
+from pytorch_lightning.callbacks import (
+    EarlyStopping,
+    LearningRateMonitor,
+    ModelCheckpoint,
+    TQDMProgressBar,
+)
 from pytorch_lightning.plugins.io import TorchCheckpointIO
 
 from tinyvision import parallel
@@ -94,12 +100,38 @@ def _loggers(run_dir: Path) -> list[Any]:
     return [pl.loggers.TensorBoardLogger(save_dir=run_dir, name="tensorboard", version="")]
 
 
+def _on_stderr(make_bar: Any) -> Any:
+    """make_bar (a TQDMProgressBar.init_*_tqdm) with sys.stdout, where it draws, as stderr."""
+
+    def on_stderr(self: TQDMProgressBar) -> Any:
+        with contextlib.redirect_stdout(sys.stderr):
+            return make_bar(self)
+
+    return on_stderr
+
+
+class StderrProgressBar(TQDMProgressBar):
+    """Lightning's progress bars on stderr, as every other tinyvision progress bar is.
+
+    Lightning draws its bars on stdout, so `tinyvision train ... > log.txt` would fill the log
+    with them; on stderr they stay on the terminal and stdout keeps the epochs and results.
+    """
+
+    init_sanity_tqdm = _on_stderr(TQDMProgressBar.init_sanity_tqdm)
+    init_train_tqdm = _on_stderr(TQDMProgressBar.init_train_tqdm)
+    init_validation_tqdm = _on_stderr(TQDMProgressBar.init_validation_tqdm)
+    init_predict_tqdm = _on_stderr(TQDMProgressBar.init_predict_tqdm)
+    init_test_tqdm = _on_stderr(TQDMProgressBar.init_test_tqdm)
+
+
 def _trainer(
     config: Any, run_dir: Path, verbose: bool, callbacks: list[Any], steps_per_epoch: int
 ) -> pl.Trainer:
     loggers = _loggers(run_dir)
     if loggers:
         callbacks = [*callbacks, LearningRateMonitor(logging_interval="step")]
+    if verbose:
+        callbacks = [*callbacks, StderrProgressBar()]
     return pl.Trainer(
         max_epochs=config.epochs,
         accelerator="auto",
