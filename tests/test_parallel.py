@@ -7,7 +7,12 @@ import pytest
 
 from tinyvision import parallel
 from tinyvision.layers.conv import conv_backward_fast, conv_forward_fast
-from tinyvision.layers.pooling import max_pool_backward_fast, max_pool_forward_fast
+from tinyvision.layers.pooling import (
+    avg_pool_backward,
+    avg_pool_forward,
+    max_pool_backward_fast,
+    max_pool_forward_fast,
+)
 
 
 @pytest.fixture
@@ -73,18 +78,25 @@ def test_threaded_conv_equals_single_threaded_bit_for_bit(
         np.testing.assert_array_equal(threaded, single)
 
 
-@pytest.mark.parametrize("pool", [1, 3])
-def test_threaded_max_pool_equals_single_threaded_bit_for_bit(always_threaded, pool):
-    # Rounded values make ties, so the first-maximum rule is exercised too.
-    x = np.round(np.random.default_rng(2).standard_normal((5, 3, 13, 13)), 1)
+@pytest.mark.parametrize("pool, side", [(1, 13), (2, 12), (3, 13)])
+@pytest.mark.parametrize(
+    "forward, backward",
+    [(max_pool_forward_fast, max_pool_backward_fast), (avg_pool_forward, avg_pool_backward)],
+)
+def test_threaded_pools_equal_single_threaded_bit_for_bit(
+    always_threaded, pool, side, forward, backward
+):
+    # Rounded values make ties, so the max pool's first-maximum rule is exercised too; pool 3
+    # with stride 2 overlaps windows, pool 2 tiles the image, pool 1 leaves gaps.
+    x = np.round(np.random.default_rng(2).standard_normal((5, 3, side, side)), 1)
     pool_param = {"pool_height": pool, "pool_width": pool, "stride": 2}
-    out, cache = max_pool_forward_fast(x, pool_param)
+    out, cache = forward(x, pool_param)
     dout = np.random.default_rng(3).standard_normal(out.shape)
-    dx = max_pool_backward_fast(dout, cache)
+    dx = backward(dout, cache)
     parallel.set_num_threads(1)
-    out_1, cache_1 = max_pool_forward_fast(x, pool_param)
+    out_1, cache_1 = forward(x, pool_param)
     np.testing.assert_array_equal(out, out_1)
-    np.testing.assert_array_equal(dx, max_pool_backward_fast(dout, cache_1))
+    np.testing.assert_array_equal(dx, backward(dout, cache_1))
 
 
 @pytest.mark.parametrize("bad", [0, -1, 1.5])

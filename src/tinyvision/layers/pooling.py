@@ -222,11 +222,16 @@ def avg_pool_forward(x: np.ndarray, pool_param: dict[str, Any]) -> tuple[np.ndar
     returns out, (N, C, H', W') of x's dtype, and cache for avg_pool_backward
     """
     x, ph, pw, stride, out_h, out_w = _pool_geometry(x, pool_param)
-    views = window_views(x, ph, pw, stride, out_h, out_w)
-    out = np.array(next(views)[2])
-    for _, _, view in views:
-        out += view
-    out *= 1.0 / (ph * pw)
+    out = np.empty((*x.shape[:2], out_h, out_w), dtype=x.dtype)
+
+    def pool(images: slice) -> None:
+        views = window_views(x[images], ph, pw, stride, out_h, out_w)
+        np.copyto(out[images], next(views)[2])
+        for _, _, view in views:
+            out[images] += view
+        out[images] *= 1.0 / (ph * pw)
+
+    run_in_slices(pool, len(x), x.size)
     return out, (x.shape, x.dtype, ph, pw, stride)
 
 
@@ -238,10 +243,15 @@ def avg_pool_backward(dout: np.ndarray, cache: tuple) -> np.ndarray:
     returns dx, (N, C, H, W) of the forward input's dtype
     """
     x_shape, dtype, ph, pw, stride = cache
-    share = np.asarray(dout, dtype=dtype) * (1.0 / (ph * pw))
+    dout = np.asarray(dout, dtype=dtype)
     dx = np.zeros(x_shape, dtype=dtype)
-    for _, _, view in window_views(dx, ph, pw, stride, *share.shape[2:]):
-        view += share
+
+    def unpool(images: slice) -> None:
+        share = dout[images] * (1.0 / (ph * pw))
+        for _, _, view in window_views(dx[images], ph, pw, stride, *share.shape[2:]):
+            view += share
+
+    run_in_slices(unpool, x_shape[0], dx.size)
     return dx
 
 
