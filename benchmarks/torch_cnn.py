@@ -13,7 +13,7 @@ the extra test scoring.
 The NumPy side times the training steps of the engine's own ConvNet (`--model convnet`, its
 CIFAR-10 defaults: loss, gradients and Adam per mini-batch) on the first --numpy-images training
 images and extrapolates to 49,000; its accuracy is not measured
-here (README: 14 epochs, one thread). Ratio = NumPy seconds per epoch / torch seconds per
+here (README: 18 epochs, two threads). Ratio = NumPy seconds per epoch / torch seconds per
 epoch, both with --threads threads.
 """
 
