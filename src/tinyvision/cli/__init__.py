@@ -107,14 +107,24 @@ def main(argv: Sequence[str] | None = None) -> int:
             parallel.set_num_threads(threads)
         with threadpool_limits(limits=threads):
             return int(args.handler(args) or 0)
-    except (OSError, ValueError, RuntimeError) as error:
+    except KeyboardInterrupt:
+        return _interrupted()
+    except Exception as error:
+        # A library whose clean-up fails while Ctrl-C unwinds it (Optuna's trial bookkeeping
+        # raises UnboundLocalError when the interrupt lands inside it) was still interrupted.
+        if isinstance(error.__context__, KeyboardInterrupt):
+            return _interrupted()
+        if not isinstance(error, (OSError, ValueError, RuntimeError)):
+            raise
         print(f"tinyvision: error: {error}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print("tinyvision: interrupted", file=sys.stderr)
-        return 130
     finally:
         parallel.set_num_threads(copy_threads)
+
+
+def _interrupted() -> int:
+    print("tinyvision: interrupted", file=sys.stderr)
+    return 130
 
 
 def run() -> None:

@@ -16,7 +16,7 @@ from typing import Any
 
 from threadpoolctl import threadpool_limits
 
-from tinyvision import parallel
+from tinyvision import interrupts, parallel
 from tinyvision.errors import TrainingDivergedError
 from tinyvision.search.space import SearchSpace, parse_space
 from tinyvision.search.study import (
@@ -65,8 +65,9 @@ def _worker(
     objective = Objective(space)
     if threads is not None:
         parallel.set_num_threads(threads)
-    with threadpool_limits(threads):
+    with threadpool_limits(threads), interrupts.honoured():
         for _ in range(quota):
+            interrupts.raise_if_requested()
             if _finished_or_running(study) >= target:
                 break
             if deadline is not None and time.time() >= deadline:
