@@ -88,8 +88,10 @@ def test_two_workers_share_a_study_and_a_killed_workers_trial_is_marked_failed(
     tmp_path, postgres_url
 ):
     space_file = tmp_path / "space.toml"
+    # Trials of about a second: at 40 epochs (0.1 s) the watcher below, polling the database,
+    # could not see a running trial in its first third on an idle machine.
     space_file.write_text(
-        'model = "two-layer"\nsampler = "random"\npruner = "none"\n[fixed]\nepochs = 40\n'
+        'model = "two-layer"\nsampler = "random"\npruner = "none"\n[fixed]\nepochs = 400\n'
         '[search.learning_rate]\ntype = "log-uniform"\nlow = 0.05\nhigh = 1.0\n'
         '[search.hidden_dims]\ntype = "choice"\nvalues = [[16], [32]]\n'
     )
