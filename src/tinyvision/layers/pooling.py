@@ -225,11 +225,12 @@ def avg_pool_forward(x: np.ndarray, pool_param: dict[str, Any]) -> tuple[np.ndar
     out = np.empty((*x.shape[:2], out_h, out_w), dtype=x.dtype)
 
     def pool(images: slice) -> None:
+        target = out[images]
         views = window_views(x[images], ph, pw, stride, out_h, out_w)
-        np.copyto(out[images], next(views)[2])
+        np.copyto(target, next(views)[2])
         for _, _, view in views:
-            out[images] += view
-        out[images] *= 1.0 / (ph * pw)
+            target += view
+        target *= 1.0 / (ph * pw)
 
     run_in_slices(pool, len(x), x.size)
     return out, (x.shape, x.dtype, ph, pw, stride)

@@ -112,7 +112,7 @@ register(
                 "channels": (16, 32),
                 "blocks_per_stage": 1,
             },
-            # 18 epochs fit in an hour on both cores of an idle machine (about 2.6 min per
+            # 18 epochs fit in an hour on both cores of an idle machine (about 3 min per
             # epoch); the cosine schedule ends at a learning rate of 0 whatever the number
             # of epochs.
             "cifar10": {
